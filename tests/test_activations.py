@@ -1,0 +1,347 @@
+"""Tests of jaxsoftmax.activations against independent routes: NumPy references, the article's
+worked example and identities, jax.jacobian / jax.grad, and edge cases."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from jax.test_util import check_grads
+
+import jaxsoftmax as js
+
+ARTICLE_IN = [1.0, 2.0, 3.0, 4.0, 1.0, 2.0, 3.0]
+ARTICLE_OUT = [0.0236405, 0.0642617, 0.174681, 0.474833, 0.0236405, 0.0642617, 0.174681]
+
+# Fixed shapes keep compilation to a handful of programs; hypothesis varies the values.
+logits = hnp.arrays(
+    np.float32,
+    st.sampled_from([(7,), (3, 5), (2, 3, 4)]),
+    elements=st.floats(-30, 30, width=32),
+)
+
+
+def np_softmax(x, axis=-1, beta=1.0):
+    x = np.asarray(x, np.float64) * beta
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The article's claims
+# --------------------------------------------------------------------------------------------
+
+
+def test_article_worked_example_to_six_significant_digits(device):
+    out = js.softmax(jnp.asarray(ARTICLE_IN))
+    assert out.devices() == {device}
+    np.testing.assert_allclose(out, ARTICLE_OUT, rtol=5e-6)
+
+
+@given(logits)
+def test_sums_to_one_and_matches_numpy(z):
+    out = js.softmax(z)
+    np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(out, np_softmax(z), rtol=2e-5, atol=1e-7)
+
+
+@given(logits, st.floats(-50, 50))
+def test_translation_invariance(z, c):
+    np.testing.assert_allclose(js.softmax(z), js.softmax(z + np.float32(c)), rtol=2e-4, atol=1e-6)
+
+
+def test_not_scale_invariant():
+    # The article: softmax([1, 2, 3, 4, 1, 2, 3]) differs from softmax([.1, .2, .3, .4, ...]).
+    a = js.softmax(jnp.asarray(ARTICLE_IN))
+    b = js.softmax(jnp.asarray(ARTICLE_IN) / 10)
+    assert not np.allclose(a, b, atol=1e-3)
+    np.testing.assert_allclose(b, np_softmax(np.array(ARTICLE_IN) / 10), rtol=1e-6)
+
+
+@given(logits, st.floats(0.1, 5.0))
+def test_beta_is_inverse_temperature(z, beta):
+    np.testing.assert_allclose(
+        js.softmax(z, beta=beta), np_softmax(z, beta=np.float32(beta)), rtol=2e-4, atol=1e-6
+    )
+
+
+@given(hnp.arrays(np.float32, (6,), elements=st.integers(-8, 8).map(float)))
+def test_beta_to_plus_infinity_is_hardmax_and_minus_infinity_arg_min(z):
+    # Integer-valued scores: any two distinct ones differ by >= 1, so beta = 200 is "infinity"
+    # (the error is at most q * exp(-200)); ties keep exactly equal shares at every beta.
+    np.testing.assert_allclose(js.softmax(z, beta=200.0), js.hardmax(z), atol=1e-6)
+    np.testing.assert_allclose(js.softmax(z, beta=-200.0), js.hardmax(z, beta=-1.0), atol=1e-6)
+    np.testing.assert_allclose(js.softmax(z, beta=0.0), js.hardmax(z, beta=0.0), atol=1e-6)
+
+
+def test_hardmax_ties_share_the_mass():
+    # The article: arg max of (1, 5, 5) is (0, 1/2, 1/2); all equal gives the uniform.
+    np.testing.assert_allclose(js.hardmax(jnp.array([1.0, 5.0, 5.0])), [0, 0.5, 0.5])
+    np.testing.assert_allclose(js.hardmax(jnp.full((4,), 2.0)), [0.25] * 4)
+    np.testing.assert_allclose(js.hardmax(jnp.array([1.0, 3.0, 1.0]), beta=-2.0), [0.5, 0, 0.5])
+
+
+def test_hardmax_masks_nan_and_gradient():
+    z = jnp.array([[1.0, 9.0, 3.0], [jnp.nan, 0.0, 1.0]])
+    out = js.hardmax(z, where=jnp.array([True, False, True]))
+    np.testing.assert_allclose(out[0], [0, 0, 1])
+    assert np.isnan(out[1]).all()
+    np.testing.assert_array_equal(jax.grad(lambda x: js.hardmax(x)[2])(jnp.ones(3)), 0.0)
+
+
+@given(logits, st.sampled_from([1.0, 0.5, 3.0, -2.0]))
+def test_gradient_of_logsumexp_is_softmax(z, beta):
+    g = jax.grad(lambda x: js.logsumexp(x, beta=beta).sum())(z)
+    np.testing.assert_allclose(g, js.softmax(z, beta=beta), rtol=1e-5, atol=1e-6)
+
+
+@given(logits)
+def test_logsumexp_is_a_smooth_max(z):
+    q = z.shape[-1]
+    for beta in (1.0, 10.0):
+        lse = js.logsumexp(z, beta=beta)
+        assert np.all(lse >= z.max(-1) - 1e-4)
+        assert np.all(lse <= z.max(-1) + np.log(q) / beta + 1e-4)
+    np.testing.assert_allclose(js.logsumexp(z, beta=1e4), z.max(-1), atol=1e-3)
+    np.testing.assert_allclose(js.logsumexp(z, beta=-1e4), z.min(-1), atol=1e-3)
+
+
+@given(logits)
+def test_log_softmax_is_log_of_softmax(z):
+    np.testing.assert_allclose(
+        js.log_softmax(z), np.log(np_softmax(z)), rtol=1e-5, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        js.log_softmax(z, beta=2.0), 2.0 * (z - js.logsumexp(z, beta=2.0)[..., None]), atol=1e-4
+    )
+
+
+@given(hnp.arrays(np.float32, (5,), elements=st.floats(-20, 20, width=32)))
+def test_logistic_is_two_class_softmax(x):
+    pair = jnp.stack([x, jnp.zeros_like(x)], axis=-1)
+    np.testing.assert_allclose(js.logistic(x), js.softmax(pair)[..., 0], rtol=1e-6, atol=1e-7)
+
+
+@given(logits, st.sampled_from([1.0, 2.5]))
+def test_jacobian_matches_autodiff(z, beta):
+    flat = z.reshape(-1, z.shape[-1])
+    jac = js.softmax_jacobian(flat, beta=beta)
+    auto = jax.vmap(jax.jacobian(lambda r: js.softmax(r, beta=beta)))(jnp.asarray(flat))
+    np.testing.assert_allclose(jac, auto, rtol=1e-5, atol=1e-7)
+    s = js.softmax(flat, beta=beta)
+    expected = beta * (jax.vmap(jnp.diag)(s) - s[:, :, None] * s[:, None, :])
+    np.testing.assert_allclose(jac, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_jacobian_other_axis_and_mask():
+    z = jax.random.normal(jax.random.key(0), (4, 3))
+    np.testing.assert_allclose(js.softmax_jacobian(z, axis=0), js.softmax_jacobian(z.T), atol=1e-7)
+    mask = jnp.array([True, False, True])
+    jac = js.softmax_jacobian(z, where=mask)
+    np.testing.assert_array_equal(jac[:, 1, :], 0.0)
+    np.testing.assert_array_equal(jac[:, :, 1], 0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Gradients, transformations, axes, dtypes
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda z: js.softmax(z),
+        lambda z: js.softmax(z, beta=1.7),
+        lambda z: js.log_softmax(z),
+        lambda z: js.logsumexp(z, beta=0.6),
+        lambda z: js.softmax(z, where=jnp.array([True, False, True, True])),
+        lambda z: js.l1_normalize(z),
+        lambda z: js.logistic(z),
+    ],
+    ids=["softmax", "softmax-beta", "log_softmax", "logsumexp", "softmax-where", "l1", "logistic"],
+)
+def test_check_grads(fn):
+    with jax.enable_x64(True):
+        z = jnp.array([[0.3, -1.2, 2.0, 0.7], [1.5, 0.4, -0.8, -2.0]], dtype=jnp.float64)
+        check_grads(fn, (z,), order=2, modes=["fwd", "rev"])
+
+
+def test_gradient_with_respect_to_beta():
+    z = jnp.array([0.3, -1.2, 2.0])
+    g = jax.grad(lambda b: js.softmax(z, beta=b)[2])(1.5)
+    s = js.softmax(z, beta=1.5)
+    np.testing.assert_allclose(g, s[2] * (z[2] - jnp.dot(s, z)), rtol=1e-5)
+
+
+def test_jit_and_vmap_agree_with_eager(device):
+    z = jax.random.normal(jax.random.key(1), (8, 5))
+    eager = js.softmax(z, beta=2.0)
+    np.testing.assert_allclose(jax.jit(lambda x: js.softmax(x, beta=2.0))(z), eager, rtol=1e-6)
+    np.testing.assert_allclose(jax.vmap(lambda x: js.softmax(x, beta=2.0))(z), eager, rtol=1e-6)
+    per_row = jnp.linspace(0.5, 2, 8)[:, None]
+    np.testing.assert_allclose(
+        js.softmax(z, beta=per_row), jax.vmap(lambda x, b: js.softmax(x, beta=b))(z, per_row[:, 0]),
+        rtol=1e-6,
+    )
+
+
+def test_any_axis_and_tuple_axes():
+    z = jax.random.normal(jax.random.key(2), (3, 4, 5))
+    np.testing.assert_allclose(js.softmax(z, axis=1), np.moveaxis(np_softmax(np.moveaxis(
+        np.asarray(z), 1, -1)), -1, 1), rtol=1e-5)
+    both = js.softmax(z, axis=(1, 2))
+    np.testing.assert_allclose(both.sum((1, 2)), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(both.reshape(3, 20), np_softmax(np.asarray(z).reshape(3, 20)),
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
+def test_half_precision_is_computed_stably(dtype):
+    # exp(±3e4) overflows any half type; the difference 6e4 still fits float16 (max 65504).
+    z = jnp.array([[1.0, 2.0, 3.0, 4.0], [-3e4, 3e4, 0.0, 1.0]], dtype=dtype)
+    for fn in (js.softmax, js.log_softmax, js.logsumexp):
+        out = fn(z)
+        assert out.dtype == dtype
+        assert np.isfinite(np.asarray(out, np.float32)).all()
+        ref = fn(z.astype(jnp.float32))
+        np.testing.assert_allclose(np.asarray(out, np.float32), ref, rtol=1e-2, atol=1e-2)
+    big = jnp.ones((1, 4096), dtype)
+    np.testing.assert_allclose(np.asarray(js.softmax(big), np.float32).sum(), 1.0, rtol=1e-2)
+
+
+def test_integer_input_is_promoted_to_float():
+    out = js.softmax(jnp.array([1, 2, 3]))
+    assert jnp.issubdtype(out.dtype, jnp.floating)
+    np.testing.assert_allclose(out, np_softmax([1.0, 2.0, 3.0]), rtol=1e-6)
+
+
+def test_float64_is_kept():
+    with jax.enable_x64(True):
+        out = js.softmax(jnp.array(ARTICLE_IN, jnp.float64))
+        assert out.dtype == jnp.float64
+        np.testing.assert_allclose(out, np_softmax(ARTICLE_IN), rtol=1e-14)
+
+
+# --------------------------------------------------------------------------------------------
+# Edge cases: extremes, infinities, NaN, empty, masks
+# --------------------------------------------------------------------------------------------
+
+
+def test_large_logits_stay_finite():
+    z = jnp.array([1e4, -1e4, 0.0, 1e4 - 1.0], jnp.float32)
+    for fn in (js.softmax, js.log_softmax, js.logsumexp):
+        assert np.isfinite(fn(z)).all()
+        assert np.isfinite(jax.grad(lambda x, f=fn: f(x).sum())(z)).all()
+    np.testing.assert_allclose(js.logsumexp(z), 1e4 + np.log1p(np.exp(-1.0)), rtol=1e-6)
+
+
+def test_infinities_and_nan():
+    np.testing.assert_allclose(js.softmax(jnp.array([-jnp.inf, 0.0, 0.0])), [0, 0.5, 0.5])
+    # A row of -inf logits is the empty distribution, like an all-masked row.
+    np.testing.assert_array_equal(js.softmax(jnp.full((3,), -jnp.inf)), 0.0)
+    assert np.isnan(js.softmax(jnp.array([jnp.inf, 0.0]))).all()  # inf / inf, as jax.nn
+    assert np.isnan(js.softmax(jnp.array([jnp.nan, 0.0]))).all()
+    assert np.isnan(js.logsumexp(jnp.array([jnp.nan, 0.0])))
+
+
+def test_empty_arrays():
+    assert js.softmax(jnp.zeros((0,))).shape == (0,)
+    assert js.softmax(jnp.zeros((3, 0))).shape == (3, 0)
+    assert js.log_softmax(jnp.zeros((0, 4))).shape == (0, 4)
+    np.testing.assert_array_equal(js.logsumexp(jnp.zeros((2, 0))), -np.inf)
+
+
+def test_where_masks_entries_out():
+    z = jnp.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    mask = jnp.array([[True, False, True], [False, False, False]])
+    out = js.softmax(z, where=mask)
+    np.testing.assert_allclose(out[0], [np_softmax([1.0, 3.0])[0], 0, np_softmax([1.0, 3.0])[1]],
+                               rtol=1e-6)
+    np.testing.assert_array_equal(out[1], 0.0)  # documented: the all-masked row is all zeros
+    logp = js.log_softmax(z, where=mask)
+    np.testing.assert_array_equal(logp[1], -np.inf)
+    assert logp[0, 1] == -np.inf
+    lse = js.logsumexp(z, where=mask)
+    np.testing.assert_allclose(lse[0], np.log(np.exp(1.0) + np.exp(3.0)), rtol=1e-6)
+    assert lse[1] == -np.inf
+
+
+def test_where_gradients_are_finite_and_zero_where_masked():
+    # Regression guard for the double-where NaN trap: a masked entry, and a row with every
+    # entry masked, must pass exactly zero (not NaN) gradient.
+    z = jnp.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    mask = jnp.array([[True, False, True], [False, False, False]])
+    w = jnp.arange(6.0).reshape(2, 3)
+    for fn in (
+        lambda x: jnp.sum(w * js.softmax(x, where=mask)),
+        lambda x: jnp.sum(jnp.where(mask, w * js.log_softmax(x, where=mask), 0.0)),
+        lambda x: jnp.sum(jnp.where(jnp.isfinite(js.logsumexp(x, where=mask)),
+                                    js.logsumexp(x, where=mask), 0.0)),
+    ):
+        for g in (jax.grad(fn)(z), jax.jacfwd(fn)(z)):
+            assert np.isfinite(g).all()
+            np.testing.assert_array_equal(g[1], 0.0)
+            assert g[0, 1] == 0.0
+
+
+def test_where_broadcasts():
+    z = jax.random.normal(jax.random.key(3), (4, 3))
+    mask = jnp.array([True, True, False])
+    np.testing.assert_allclose(js.softmax(z, where=mask)[:, :2], js.softmax(z[:, :2]), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# The L1 rival from the forum thread
+# --------------------------------------------------------------------------------------------
+
+
+@given(logits)
+def test_l1_normalize_properties(x):
+    x = x + np.float32(0.5) * np.sign(x) + (x == 0)  # keep rows away from all-zero
+    n = js.l1_normalize(x)
+    np.testing.assert_allclose(n.sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(n, np.abs(x) / np.abs(x).sum(-1, keepdims=True), rtol=1e-5)
+    np.testing.assert_allclose(js.l1_normalize(3.0 * x), n, rtol=1e-5)  # scale invariant
+    np.testing.assert_allclose(js.l1_normalize(-x), n, rtol=1e-6)  # blind to sign
+
+
+def test_l1_normalize_is_not_translation_invariant_and_handles_zero_rows():
+    x = jnp.array([1.0, 2.0, 3.0])
+    assert not np.allclose(js.l1_normalize(x), js.l1_normalize(x + 5.0))
+    np.testing.assert_allclose(js.l1_normalize(jnp.zeros(4)), [0.25] * 4)
+    np.testing.assert_allclose(
+        js.l1_normalize(jnp.zeros(3), where=jnp.array([True, False, True])), [0.5, 0, 0.5]
+    )
+    assert np.isfinite(jax.grad(lambda v: js.l1_normalize(v)[0])(jnp.zeros(3))).all()
+
+
+# --------------------------------------------------------------------------------------------
+# Bad input
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fn", [js.softmax, js.log_softmax, js.logsumexp, js.hardmax,
+                                js.l1_normalize, js.softmax_jacobian])
+def test_bad_input_gets_a_clear_error(fn):
+    with pytest.raises(TypeError, match="complex"):
+        fn(jnp.array([1 + 2j, 3.0]))
+    with pytest.raises(TypeError, match="numeric"):
+        fn(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match=r"axis=2 is out of range for an array of rank 2"):
+        fn(jnp.zeros((2, 3)), axis=2)
+
+
+def test_bad_mask_and_beta_get_clear_errors():
+    z = jnp.zeros((2, 3))
+    with pytest.raises(TypeError, match="boolean mask"):
+        js.softmax(z, where=jnp.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"where with shape \(4,\) does not broadcast .*\(2, 3\)"):
+        js.softmax(z, where=jnp.ones((4,), bool))
+    with pytest.raises(ValueError, match=r"beta with shape \(3,\) must broadcast to \(2, 1\)"):
+        js.softmax(z, beta=jnp.ones(3))
+    with pytest.raises(ValueError, match="non-zero beta"):
+        js.logsumexp(z, beta=0.0)
