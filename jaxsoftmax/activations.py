@@ -76,16 +76,27 @@ def _prepare(z, axis, beta, where, name="z"):
 def _shifted(x, axes, mask):
     """x − max(x) over the kept entries, with masked entries set to −∞.
 
-    The shift (a ``stop_gradient`` constant, so gradients are exact) makes every exponent ≤ 0.
-    Rows whose maximum is −∞ (all masked or all −∞) are shifted by 0 instead, so they give
-    exp(−∞) = 0 rather than exp(−∞ − (−∞)) = NaN; a +∞ or NaN maximum makes the row NaN.
+    The shift (a ``stop_gradient`` constant, so gradients are exact) makes every exponent ≤ 0,
+    so the kept maximum contributes exp(0) = 1 and every non-empty row has Σ exp ≥ 1.
+    Rows whose maximum is −∞ (all masked or all −∞) are shifted by the most negative finite
+    float instead, so they give exp(−∞) = 0 rather than exp(−∞ − (−∞)) = NaN; a +∞ or NaN
+    maximum makes the row NaN. (``maximum`` rather than ``where`` keeps XLA's single-fusion
+    softmax pattern intact on CPU.)
     """
     m = jnp.max(x, axes, where=mask, initial=-jnp.inf, keepdims=True)
-    m = lax.stop_gradient(jnp.where(m == -jnp.inf, jnp.zeros_like(m), m))
+    m = lax.stop_gradient(jnp.maximum(m, jnp.finfo(x.dtype).min))
     shifted = x - m
     if mask is not None:
         shifted = jnp.where(mask, shifted, -jnp.inf)
     return shifted, m
+
+
+def _nonzero(s):
+    """s + tiny: exactly s for every non-empty row (s ≥ 1), tiny > 0 for an empty row (s = 0).
+
+    So e / _nonzero(s) is 0, not 0/0, on empty rows, and log(_nonzero(s)) is finite.
+    """
+    return s + jnp.finfo(s.dtype).tiny
 
 
 # --------------------------------------------------------------------------------------------
@@ -97,7 +108,7 @@ def _shifted(x, axes, mask):
 def _softmax(x, axes, mask):
     e = jnp.exp(_shifted(x, axes, mask)[0])
     s = jnp.sum(e, axes, keepdims=True)
-    return e / jnp.where(s == 0, jnp.ones_like(s), s)
+    return e / _nonzero(s)
 
 
 @_softmax.defjvp
@@ -144,9 +155,8 @@ def softmax(
 def _log_softmax(x, axes, mask):
     shifted, _ = _shifted(x, axes, mask)
     s = jnp.sum(jnp.exp(shifted), axes, keepdims=True)
-    # log Σ exp(shifted) ≥ 0 for any row with a kept entry; an empty row has s = 0 and its
-    # entries are already −∞, so log 1 = 0 keeps them −∞ with zero gradient.
-    return shifted - jnp.log(jnp.where(s == 0, jnp.ones_like(s), s))
+    # An empty row has s = 0 and entries already −∞: they stay −∞, with zero gradient.
+    return shifted - jnp.log(_nonzero(s))
 
 
 def log_softmax(
@@ -213,7 +223,7 @@ def logsumexp(
     x, axes, mask, b, dtype = _prepare(z, axis, beta, where)
     shifted, m = _shifted(x, axes, mask)
     s = jnp.sum(jnp.exp(shifted), axes, keepdims=True)
-    lse = jnp.where(s == 0, -jnp.inf, jnp.log(jnp.where(s == 0, jnp.ones_like(s), s))) + m
+    lse = jnp.where(s == 0, -jnp.inf, jnp.log(_nonzero(s)) + m)
     if b is not None:
         lse = lse / b
     if not keepdims:

@@ -236,6 +236,7 @@ def _l1_cross_entropy(z, t):
 
 
 _PAPER = "Dunne & Campbell (1997), section 2 and Table 1"
+# fmt: off
 _BUILTINS = (
     ("linear", "least_squares", _identity, _pen.least_squares,
      _delta_linear_least_squares, r"z_k - t_k", _PAPER),
@@ -261,6 +262,7 @@ _BUILTINS = (
      r"\operatorname{sgn} z_k\big(\sum_j t_j / A - t_k / |z_k|\big)",
      "forum thread (seed 000): |z_k| / Σ|z| as a rival to softmax"),
 )
+# fmt: on
 
 for _act, _pen_name, _f, _loss, _core, _formula, _src in _BUILTINS:
     register_pairing(

@@ -235,10 +235,5 @@ def logistic_bernoulli_cross_entropy_from_logits(
     """
     z, t, axes, dtype = _pair(logits, targets, axis, ("logits", "targets"))
     u = 1 - t
-    per = (
-        xlogy(t, t)
-        + xlogy(u, u)
-        - t * jax.nn.log_sigmoid(z)
-        - u * jax.nn.log_sigmoid(-z)
-    )
+    per = xlogy(t, t) + xlogy(u, u) - t * jax.nn.log_sigmoid(z) - u * jax.nn.log_sigmoid(-z)
     return jnp.sum(per, axes).astype(dtype)

@@ -112,9 +112,7 @@ def test_logsumexp_is_a_smooth_max(z):
 
 @given(logits)
 def test_log_softmax_is_log_of_softmax(z):
-    np.testing.assert_allclose(
-        js.log_softmax(z), np.log(np_softmax(z)), rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(js.log_softmax(z), np.log(np_softmax(z)), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(
         js.log_softmax(z, beta=2.0), 2.0 * (z - js.logsumexp(z, beta=2.0)[..., None]), atol=1e-4
     )
@@ -184,19 +182,24 @@ def test_jit_and_vmap_agree_with_eager(device):
     np.testing.assert_allclose(jax.vmap(lambda x: js.softmax(x, beta=2.0))(z), eager, rtol=1e-6)
     per_row = jnp.linspace(0.5, 2, 8)[:, None]
     np.testing.assert_allclose(
-        js.softmax(z, beta=per_row), jax.vmap(lambda x, b: js.softmax(x, beta=b))(z, per_row[:, 0]),
+        js.softmax(z, beta=per_row),
+        jax.vmap(lambda x, b: js.softmax(x, beta=b))(z, per_row[:, 0]),
         rtol=1e-6,
     )
 
 
 def test_any_axis_and_tuple_axes():
     z = jax.random.normal(jax.random.key(2), (3, 4, 5))
-    np.testing.assert_allclose(js.softmax(z, axis=1), np.moveaxis(np_softmax(np.moveaxis(
-        np.asarray(z), 1, -1)), -1, 1), rtol=1e-5)
+    np.testing.assert_allclose(
+        js.softmax(z, axis=1),
+        np.moveaxis(np_softmax(np.moveaxis(np.asarray(z), 1, -1)), -1, 1),
+        rtol=1e-5,
+    )
     both = js.softmax(z, axis=(1, 2))
     np.testing.assert_allclose(both.sum((1, 2)), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(both.reshape(3, 20), np_softmax(np.asarray(z).reshape(3, 20)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        both.reshape(3, 20), np_softmax(np.asarray(z).reshape(3, 20)), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
@@ -259,8 +262,9 @@ def test_where_masks_entries_out():
     z = jnp.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     mask = jnp.array([[True, False, True], [False, False, False]])
     out = js.softmax(z, where=mask)
-    np.testing.assert_allclose(out[0], [np_softmax([1.0, 3.0])[0], 0, np_softmax([1.0, 3.0])[1]],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        out[0], [np_softmax([1.0, 3.0])[0], 0, np_softmax([1.0, 3.0])[1]], rtol=1e-6
+    )
     np.testing.assert_array_equal(out[1], 0.0)  # documented: the all-masked row is all zeros
     logp = js.log_softmax(z, where=mask)
     np.testing.assert_array_equal(logp[1], -np.inf)
@@ -279,8 +283,9 @@ def test_where_gradients_are_finite_and_zero_where_masked():
     for fn in (
         lambda x: jnp.sum(w * js.softmax(x, where=mask)),
         lambda x: jnp.sum(jnp.where(mask, w * js.log_softmax(x, where=mask), 0.0)),
-        lambda x: jnp.sum(jnp.where(jnp.isfinite(js.logsumexp(x, where=mask)),
-                                    js.logsumexp(x, where=mask), 0.0)),
+        lambda x: jnp.sum(
+            jnp.where(jnp.isfinite(js.logsumexp(x, where=mask)), js.logsumexp(x, where=mask), 0.0)
+        ),
     ):
         for g in (jax.grad(fn)(z), jax.jacfwd(fn)(z)):
             assert np.isfinite(g).all()
@@ -324,8 +329,10 @@ def test_l1_normalize_is_not_translation_invariant_and_handles_zero_rows():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fn", [js.softmax, js.log_softmax, js.logsumexp, js.hardmax,
-                                js.l1_normalize, js.softmax_jacobian])
+@pytest.mark.parametrize(
+    "fn",
+    [js.softmax, js.log_softmax, js.logsumexp, js.hardmax, js.l1_normalize, js.softmax_jacobian],
+)
 def test_bad_input_gets_a_clear_error(fn):
     with pytest.raises(TypeError, match="complex"):
         fn(jnp.array([1 + 2j, 3.0]))
