@@ -6,10 +6,21 @@ import jax
 import pytest
 from hypothesis import settings
 
-# Catch sloppy promotion in library code: mixing float32 with float64, or relying on implicit
-# rank promotion, raises instead of silently widening.
-jax.config.update("jax_numpy_rank_promotion", "raise")
-jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+@pytest.fixture(autouse=True)
+def strict_promotion(request):
+    """Catch sloppy promotion in library code: mixing float32 with float64, or relying on
+    implicit rank promotion, raises instead of silently widening.
+
+    On for every test module unless it sets ``STRICT_PROMOTION = False`` (with its reason):
+    optax's own update rules (e.g. Adam's bias correction, ``decay ** count``) are not written
+    for strict dtype promotion.
+    """
+    if not getattr(request.module, "STRICT_PROMOTION", True):
+        yield
+        return
+    with jax.numpy_dtype_promotion("strict"), jax.numpy_rank_promotion("raise"):
+        yield
 
 settings.register_profile("default", max_examples=25, deadline=None, print_blob=True)
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True)
