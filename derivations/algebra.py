@@ -110,10 +110,44 @@ def is_zero(expr: sp.Expr, identities: Mapping[sp.Expr, sp.Expr] | None = None) 
     return sp.cancel(sp.together(canon(expr, identities))) == 0
 
 
+def _wants_flip(factor: sp.Expr) -> bool:
+    """Whether a sum reads better negated: targets with a minus sign (z* − t), else 1 − z*."""
+    terms = sp.Add.make_args(factor)
+    with_t = [
+        term for term in terms
+        if any(isinstance(x, sp.Indexed) and x.base.name == "t" for x in term.free_symbols)
+        and not term.has(sp.Sum)
+    ]
+    if with_t:
+        return all(term.as_coeff_Mul()[0] > 0 for term in with_t)
+    const = [term for term in terms if term.is_number]
+    return bool(const) and const[0] < 0
+
+
+def _orient(expr: sp.Expr) -> sp.Expr:
+    """Negates pairs of factors of every product so that each reads as the paper writes it."""
+    if isinstance(expr, sp.Sum):
+        return sp.Sum(_orient(expr.function), *expr.limits)
+    if not expr.args or isinstance(expr, (sp.Indexed, sp.Symbol)):
+        return expr
+    expr = expr.func(*(_orient(a) for a in expr.args))
+    if isinstance(expr, sp.Mul):
+        sign, factors = 1, []
+        for f in expr.args:
+            base, e = f.as_base_exp()
+            if isinstance(base, sp.Add) and e.is_Integer and _wants_flip(base):
+                f = sp.Pow(-base, e)
+                sign = -sign if e % 2 else sign
+            factors.append(f)
+        return sign * sp.Mul(*factors)
+    return expr
+
+
 def merge_sums(expr: sp.Expr) -> sp.Expr:
     """Merges the sums of every Add into one sum with a factored summand (for display).
 
-    ``a Σ_j f(j) + b Σ_j g(j)`` with numbers a, b becomes ``Σ_j factor(a f(j) + b g(j))``.
+    ``a Σ_j f(j) + b Σ_j g(j)`` with numbers a, b becomes ``± Σ_j factor(a f(j) + b g(j))``,
+    the sign chosen so that the summand reads as the paper writes it.
     """
     if isinstance(expr, sp.Add):
         sums, rest = [], []
@@ -124,11 +158,11 @@ def merge_sums(expr: sp.Expr) -> sp.Expr:
             else:
                 rest.append(merge_sums(term))
         if sums:
-            summand = sp.factor(sp.Add(*sums))
+            summand = _orient(sp.factor(sp.Add(*sums)))
             sign, summand = (-1, -summand) if summand.could_extract_minus_sign() else (1, summand)
             rest.append(sign * sp.Sum(summand, (j, 1, q)))
         return sp.Add(*rest)
-    if expr.args and not isinstance(expr, sp.Sum):
+    if expr.args and not isinstance(expr, (sp.Sum, sp.Indexed)):
         return expr.func(*(merge_sums(a) for a in expr.args))
     return expr
 
@@ -136,7 +170,7 @@ def merge_sums(expr: sp.Expr) -> sp.Expr:
 def tidy(expr: sp.Expr, identities: Mapping[sp.Expr, sp.Expr] | None = None) -> sp.Expr:
     """The display form: canonical, cancelled, factored, sums merged as the paper writes them."""
     e = sp.factor(sp.cancel(sp.together(canon(expr, identities))))
-    return merge_sums(e)
+    return _orient(merge_sums(e))
 
 
 def instantiate(

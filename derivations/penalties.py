@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from .algebra import canon, class_sum
+from .algebra import class_sum, tidy
 from .symbols import i, t, zs
 
 __all__ = [
@@ -53,7 +53,7 @@ class Penalty:
 
     def grad(self, m: sp.Expr) -> sp.Expr:
         """∂ρ/∂z*_m, by differentiating the general-q sum (the delta collapses Σ_i δ_im)."""
-        return sp.simplify(canon(sp.diff(self.rho(), zs[m])))
+        return tidy(sp.diff(self.rho(), zs[m]))
 
 
 LEAST_SQUARES = Penalty(
