@@ -260,7 +260,10 @@ def text_report(*, with_latex: bool = False) -> str:
     lines += ["", "The printed Table 1, checked", ""]
     rows = [["pairing", "reading", "printed", "verdict", "printed − derived"]]
     for cell, v in printed_verdicts():
-        rows.append([cell.name, cell.reading, text(cell.expr), v.summary, text(v.difference)])
+        diff = text(v.difference)
+        if len(diff) > _LONG // 2:
+            diff = diff[: _LONG // 2 - 30] + " … (in full in TABLE1.md)"
+        rows.append([cell.name, cell.reading, text(cell.expr), v.summary, diff])
     lines += _table(rows)
     lines += ["", "Other claims", ""]
     rows = [["claim", "status", "source"]]
