@@ -20,13 +20,25 @@ from .table1 import derive_all
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m derivations", description=__doc__.splitlines()[0])
-    p.add_argument("--out", type=pathlib.Path, default=TABLE1_PATH,
-                   help=f"where to write the Markdown (default: {TABLE1_PATH})")
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 if the Markdown at --out is missing or stale")
+    p.add_argument(
+        "--out",
+        type=pathlib.Path,
+        default=TABLE1_PATH,
+        help=f"where to write the Markdown (default: {TABLE1_PATH})",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the Markdown at --out is missing or stale",
+    )
     p.add_argument("--latex", action="store_true", help="also print each Δ_k as LaTeX")
-    p.add_argument("--verify", type=int, default=0, metavar="Q",
-                   help="also check every Δ_k by explicit differentiation for q = 2..Q")
+    p.add_argument(
+        "--verify",
+        type=int,
+        default=0,
+        metavar="Q",
+        help="also check every Δ_k by explicit differentiation for q = 2..Q",
+    )
     p.add_argument("--quiet", action="store_true", help="print no report")
     return p
 
@@ -40,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         current = args.out.read_text(encoding="utf-8") if args.out.exists() else None
         if current != md:
             state = "missing" if current is None else "out of date"
-            print(f"{args.out} is {state}; regenerate it with `python -m derivations`",
-                  file=sys.stderr)
+            print(
+                f"{args.out} is {state}; regenerate it with `python -m derivations`",
+                file=sys.stderr,
+            )
             return 1
         print(f"{args.out} is up to date")
         return 0
@@ -50,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.verify:
         for d in derive_all():
             ok = [verify_at(d.activation, d.penalty, d.delta, n) for n in range(2, args.verify + 1)]
-            print(f"{d.name:34s} explicit q = 2..{args.verify}: "
-                  + ("all equal" if all(ok) else f"MISMATCH {ok}"))
+            print(
+                f"{d.name:34s} explicit q = 2..{args.verify}: "
+                + ("all equal" if all(ok) else f"MISMATCH {ok}")
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(md, encoding="utf-8")
     print(f"wrote {args.out} ({time.perf_counter() - start:.1f} s)")

@@ -77,8 +77,11 @@ def softmax(b: sp.Expr = 1) -> Activation:
         jacobian=lambda a, d: b * zs[a] * (sp.KroneckerDelta(a, d) - zs[d]),
         identities={class_sum(zs[j]): 1},
         auxiliary={},
-        latex=(r"z^*_k = \frac{e^{\beta z_k}}{\sum_j e^{\beta z_j}}" if b != 1
-               else r"z^*_k = \frac{e^{z_k}}{\sum_j e^{z_j}}"),
+        latex=(
+            r"z^*_k = \frac{e^{\beta z_k}}{\sum_j e^{\beta z_j}}"
+            if b != 1
+            else r"z^*_k = \frac{e^{z_k}}{\sum_j e^{z_j}}"
+        ),
         source="the article (definition, Jacobian); Dunne & Campbell section 1 and eq. (1)",
     )
 

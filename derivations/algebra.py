@@ -114,7 +114,8 @@ def _wants_flip(factor: sp.Expr) -> bool:
     """Whether a sum reads better negated: targets with a minus sign (z* − t), else 1 − z*."""
     terms = sp.Add.make_args(factor)
     with_t = [
-        term for term in terms
+        term
+        for term in terms
         if any(isinstance(x, sp.Indexed) and x.base.name == "t" for x in term.free_symbols)
         and not term.has(sp.Sum)
     ]

@@ -67,8 +67,7 @@ def _tex(expr: sp.Expr) -> str:
 def natural_pairing() -> tuple[tuple[str, Verdict], ...]:
     """Each pairing's Δ_k compared with the "natural" z*_k − t_k (section 2), for general q."""
     return tuple(
-        (d.name, compare(zs[k] - t[k], d.delta, d.activation.identities))
-        for d in derive_all()
+        (d.name, compare(zs[k] - t[k], d.delta, d.activation.identities)) for d in derive_all()
     )
 
 
@@ -118,7 +117,8 @@ def _figure1() -> list[Claim]:
     zz, tt = sp.symbols("z t", positive=True)
     f = tt * sp.log(tt / zz)
     interior = [
-        s for s in sp.solve([sp.diff(f, zz), sp.diff(f, tt)], [zz, tt], dict=True)
+        s
+        for s in sp.solve([sp.diff(f, zz), sp.diff(f, tt)], [zz, tt], dict=True)
         if all(0 < v < 1 for v in s.values())
     ]
     candidates = []  # (value, z, t)
@@ -189,7 +189,7 @@ def _bayes() -> list[Claim]:
     posterior = density(k) / class_sum(density(i), i)
     eta = lambda m: (u[m] - b[m]) / a + sp.log(prior[m])
     as_softmax = sp.exp(eta(k)) / class_sum(sp.exp(eta(i)), i)
-    printed = (lambda m: u[m] - b[m] + sp.log(prior[m]))
+    printed = lambda m: u[m] - b[m] + sp.log(prior[m])
     printed_last = sp.exp(printed(k)) / class_sum(sp.exp(printed(i)), i)
 
     c_cancels = is_zero(posterior - posterior.subs(cfun, 0))
@@ -290,8 +290,15 @@ def _two_class() -> list[Claim]:
 # --------------------------------------------------------------------------------------------
 
 ARTICLE_IN = (1, 2, 3, 4, 1, 2, 3)
-ARTICLE_OUT = ("0.0236405", "0.0642617", "0.174681", "0.474833", "0.0236405", "0.0642617",
-               "0.174681")
+ARTICLE_OUT = (
+    "0.0236405",
+    "0.0642617",
+    "0.174681",
+    "0.474833",
+    "0.0236405",
+    "0.0642617",
+    "0.174681",
+)
 
 
 def _article() -> list[Claim]:
@@ -320,10 +327,12 @@ def _article() -> list[Claim]:
     example_differs = any(sp.N(a - b_) != 0 for a, b_ in zip(exact, tenth, strict=True))
 
     ties = (1, 2, 2)
-    lim_hi = [sp.limit(sp.exp(beta * v) / sum(sp.exp(beta * w) for w in ties), beta, sp.oo)
-              for v in ties]
-    lim_lo = [sp.limit(sp.exp(beta * v) / sum(sp.exp(beta * w) for w in ties), beta, -sp.oo)
-              for v in ties]
+    lim_hi = [
+        sp.limit(sp.exp(beta * v) / sum(sp.exp(beta * w) for w in ties), beta, sp.oo) for v in ties
+    ]
+    lim_lo = [
+        sp.limit(sp.exp(beta * v) / sum(sp.exp(beta * w) for w in ties), beta, -sp.oo) for v in ties
+    ]
     limits_ok = lim_hi == [0, sp.Rational(1, 2), sp.Rational(1, 2)] and lim_lo == [1, 0, 0]
     return [
         Claim(
@@ -424,8 +433,10 @@ def _forum() -> list[Claim]:
             "the forum thread (maximum likelihood / cross-entropy)",
             "cross-entropy pairs naturally with the softmax ($\\Delta_k = z^*_k - t_k$), "
             "not with the L1 normalisation",
-            "holds" if natural["softmax/cross_entropy"].kind != "different"
-            and natural["l1/cross_entropy"].kind == "different" else "fails",
+            "holds"
+            if natural["softmax/cross_entropy"].kind != "different"
+            and natural["l1/cross_entropy"].kind == "different"
+            else "fails",
             f"softmax/cross_entropy: {natural['softmax/cross_entropy'].summary}; "
             f"l1/cross_entropy: {natural['l1/cross_entropy'].summary}, "
             f"Δ_k = {_tex(derivation('l1/cross_entropy').delta)}",
@@ -437,7 +448,11 @@ def _forum() -> list[Claim]:
 def all_claims() -> tuple[Claim, ...]:
     """Every claim, checked (cached)."""
     return (
-        *_natural_claims(), *_figure1(), _figure2(), *_bayes(), *_two_class(), *_article(),
+        *_natural_claims(),
+        *_figure1(),
+        _figure2(),
+        *_bayes(),
+        *_two_class(),
+        *_article(),
         *_forum(),
     )
-

@@ -75,8 +75,10 @@ CROSS_ENTROPY = Penalty(
 BERNOULLI_CROSS_ENTROPY = Penalty(
     name="bernoulli_cross_entropy",
     term=lambda o, y: y * sp.log(y / o) + (1 - y) * sp.log((1 - y) / (1 - o)),
-    latex=(r"\rho_b = \sum_j \Big[t_j \log\frac{t_j}{z^*_j}"
-           r" + (1 - t_j)\log\frac{1 - t_j}{1 - z^*_j}\Big]"),
+    latex=(
+        r"\rho_b = \sum_j \Big[t_j \log\frac{t_j}{z^*_j}"
+        r" + (1 - t_j)\log\frac{1 - t_j}{1 - z^*_j}\Big]"
+    ),
     source="Dunne & Campbell section 4 (t_k modelled as a Bernoulli variable)",
 )
 """ρ_b, the Bernoulli cross-entropy of the paper's section 4 (two-class CE per output unit)."""

@@ -137,7 +137,7 @@ def _derived_section() -> list[str]:
         "$\\Delta_k = \\sum_j (\\partial\\rho/\\partial z^*_j)(\\partial z^*_j/\\partial z_k)$, "
         "with $\\partial\\rho/\\partial z^*_j$ from differentiating the penalty's sum and the "
         "activation's Jacobian checked against its definition; collapsed and simplified for "
-        "general q. Last column: compared with the \"natural\" $z^*_k - t_k$ (section 2).",
+        'general q. Last column: compared with the "natural" $z^*_k - t_k$ (section 2).',
         "",
         "| activation | penalty | $\\partial\\rho/\\partial z^*_j$ | "
         "$\\partial z^*_j/\\partial z_k$ | derived $\\Delta_k$ | vs. $z^*_k - t_k$ |",
@@ -185,8 +185,9 @@ def _printed_section() -> list[str]:
     lines += ["", "Notes on the readings:", ""]
     for cell, _ in printed_verdicts():
         if cell.note:
-            lines.append(f"- {cell.activation} / {_pretty_name(cell.penalty)}, "
-                         f"{cell.reading}: {cell.note}.")
+            lines.append(
+                f"- {cell.activation} / {_pretty_name(cell.penalty)}, {cell.reading}: {cell.note}."
+            )
     for n, (cell, v) in enumerate(long_ones, start=1):
         lines += [
             "",
@@ -230,8 +231,16 @@ def _checks_section() -> list[str]:
 
 def markdown() -> str:
     """The whole of ``derivations/TABLE1.md``, regenerated in memory."""
-    parts = [_HEADER, *_derived_section(), "", *_printed_section(), "", *_claims_section(), "",
-             *_checks_section()]
+    parts = [
+        _HEADER,
+        *_derived_section(),
+        "",
+        *_printed_section(),
+        "",
+        *_claims_section(),
+        "",
+        *_checks_section(),
+    ]
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -161,19 +161,25 @@ _SOFTMAX_LS_NUM = zs[k] ** 2 - t[k] * zs[k] - zs[k] * _SOFTMAX_LS_SUM
 
 PRINTED_TABLE1: tuple[PrintedCell, ...] = (
     PrintedCell(
-        "logistic", "least_squares", "as printed",
+        "logistic",
+        "least_squares",
+        "as printed",
         r"(z_k^* - t_k)(z_k^* - (z_k^*)^2)",
         (zs[k] - t[k]) * (zs[k] - zs[k] ** 2),
     ),
     PrintedCell(
-        "logistic", "cross_entropy", "as printed",
+        "logistic",
+        "cross_entropy",
+        "as printed",
         r"z_k^* - t_k",
         zs[k] - t[k],
         "also the paper's section 2 claim that logistic with the multi-class ρ_c gives the "
         "same Δ_k as softmax",
     ),
     PrintedCell(
-        "softmax", "least_squares", "as extracted",
+        "softmax",
+        "least_squares",
+        "as extracted",
         r"\frac{(z_k^*)^2 - t_k z_k^* - z_k^*(\sum_{k_1} t_{k_1} z_{k_1}^* - (z_{k_1}^*)^2)}"
         r"{z_k^*(\sum_{k_1} t_{k_1} z_{k_1}^* - (z_{k_1}^*)^2)}",
         _SOFTMAX_LS_NUM / (zs[k] * _SOFTMAX_LS_SUM),
@@ -181,21 +187,27 @@ PRINTED_TABLE1: tuple[PrintedCell, ...] = (
         "term of its numerator",
     ),
     PrintedCell(
-        "softmax", "least_squares", "intended layout",
+        "softmax",
+        "least_squares",
+        "intended layout",
         r"(z_k^*)^2 - t_k z_k^* - z_k^*\sum_{k_1} (t_{k_1} z_{k_1}^* - (z_{k_1}^*)^2)",
         _SOFTMAX_LS_NUM,
         "the numerator alone, read as one expression broken over two lines, the sum running "
         "over (t z* − z*²)",
     ),
     PrintedCell(
-        "softmax", "least_squares", "hypothesis",
+        "softmax",
+        "least_squares",
+        "hypothesis",
         r"(z_k^*)^2 - t_k z_k^* + z_k^*\sum_{k_1} (t_{k_1} z_{k_1}^* - (z_{k_1}^*)^2)",
         zs[k] ** 2 - t[k] * zs[k] + zs[k] * _SOFTMAX_LS_SUM,
         "not printed: the intended layout with the sign of the sum flipped, to test whether "
         "that sign is the only discrepancy",
     ),
     PrintedCell(
-        "softmax", "cross_entropy", "as printed",
+        "softmax",
+        "cross_entropy",
+        "as printed",
         r"z_k^* - t_k",
         zs[k] - t[k],
         "Bishop's form of the paper's eq. (1), which the paper derives as (Σ t) z*_k − t_k",

@@ -118,8 +118,9 @@ def to_jax(
 
     def fn(*arrays, **scalars):
         if len(arrays) != len(positions):
-            raise TypeError(f"expected {len(positions)} arrays ({list(positions)}), "
-                            f"got {len(arrays)}")
+            raise TypeError(
+                f"expected {len(positions)} arrays ({list(positions)}), got {len(arrays)}"
+            )
         first = jnp.asarray(arrays[0])
         out = program((arrays, scalars))
         return jnp.broadcast_to(jnp.asarray(out, dtype=first.dtype), first.shape)

@@ -49,8 +49,12 @@ def run_once() -> dict[str, float]:
     from derivations import claims, table1
 
     sympy.core.cache.clear_cache()
-    for cached in (table1.derive_all, table1.printed_verdicts, claims.natural_pairing,
-                   claims.all_claims):
+    for cached in (
+        table1.derive_all,
+        table1.printed_verdicts,
+        claims.natural_pairing,
+        claims.all_claims,
+    ):
         cached.cache_clear()
     _timed(stages, "jacobians", lambda: [dv.jacobian_check(a) for a in dv.ACTIVATIONS.values()])
     _timed(stages, "derive", dv.derive_all)
@@ -77,28 +81,39 @@ def verify(q_max: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=1, help="passes (the first includes import)")
-    p.add_argument("--verify", type=int, default=0, metavar="Q",
-                   help="also time the explicit check for q = 2..Q (not in the total)")
+    p.add_argument(
+        "--verify",
+        type=int,
+        default=0,
+        metavar="Q",
+        help="also time the explicit check for q = 2..Q (not in the total)",
+    )
     p.add_argument("--out", type=pathlib.Path, help="write bench_derivations.json here")
     args = p.parse_args(argv)
 
     runs = [run_once() for _ in range(args.repeat)]
     names = list(runs[0])
-    print(f"derivations bench: {platform.processor() or platform.machine()}, "
-          f"python {platform.python_version()}, {args.repeat} pass(es)")
+    print(
+        f"derivations bench: {platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}, {args.repeat} pass(es)"
+    )
     for name in names:
         values = [r[name] for r in runs]
-        extra = f"   (median of {len(values)}: {statistics.median(values):.2f} s)" if len(
-            values) > 1 else ""
+        extra = (
+            f"   (median of {len(values)}: {statistics.median(values):.2f} s)"
+            if len(values) > 1
+            else ""
+        )
         print(f"  {name:10s} {values[0]:6.2f} s{extra}")
-    result = {"stages_s": runs, "target_total_s": 10.0,
-              "within_target": runs[0]["total"] < 10.0}
+    result = {"stages_s": runs, "target_total_s": 10.0, "within_target": runs[0]["total"] < 10.0}
     if args.verify:
         result["verify_q"] = args.verify
         result["verify_s"] = verify(args.verify)
         print(f"  verify q=2..{args.verify} (every pairing, every k): {result['verify_s']:.2f} s")
-    print(f"total {runs[0]['total']:.2f} s: {'under' if result['within_target'] else 'OVER'} "
-          "the 10 s target")
+    print(
+        f"total {runs[0]['total']:.2f} s: {'under' if result['within_target'] else 'OVER'} "
+        "the 10 s target"
+    )
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "bench_derivations.json").write_text(json.dumps(result, indent=2) + "\n")

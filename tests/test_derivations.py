@@ -88,8 +88,9 @@ def test_jacobian_structure_matches_the_definition(act):
 
 def test_a_wrong_jacobian_is_caught():
     wrong = softmax()
-    wrong = type(wrong)(**{**wrong.__dict__, "jacobian": lambda a, d: zs[a] * sp.KroneckerDelta(
-        a, d)})
+    wrong = type(wrong)(
+        **{**wrong.__dict__, "jacobian": lambda a, d: zs[a] * sp.KroneckerDelta(a, d)}
+    )
     assert not jacobian_check(wrong)[2]
 
 
@@ -158,11 +159,15 @@ def _verdict(name, reading):
 def test_printed_table_has_the_four_cells_and_the_readings():
     cells = {(c_.name, c_.reading) for c_ in dv.PRINTED_TABLE1}
     assert {n for n, _ in cells} == {
-        "logistic/least_squares", "logistic/cross_entropy",
-        "softmax/least_squares", "softmax/cross_entropy",
+        "logistic/least_squares",
+        "logistic/cross_entropy",
+        "softmax/least_squares",
+        "softmax/cross_entropy",
     }
     assert {r for n, r in cells if n == "softmax/least_squares"} == {
-        "as extracted", "intended layout", "hypothesis",
+        "as extracted",
+        "intended layout",
+        "hypothesis",
     }
 
 
@@ -194,8 +199,9 @@ def test_verdict_softmax_cross_entropy_needs_targets_summing_to_one():
     d = dv.derivation("softmax/cross_entropy")
     t1, t2, t3 = sp.symbols("t_1:4", nonnegative=True)
     for kk in (1, 2, 3):
-        diff = (concrete.explicit_delta(d.activation, d.penalty, 3, kk)
-                - concrete.general_at(d.activation, cell.expr, 3, kk))
+        diff = concrete.explicit_delta(d.activation, d.penalty, 3, kk) - concrete.general_at(
+            d.activation, cell.expr, 3, kk
+        )
         assert concrete.is_zero_rational(concrete.rationalize(diff.subs(t3, 1 - t1 - t2), 3))
         assert not concrete.is_zero_rational(concrete.rationalize(diff, 3))
         for hot in itertools.permutations((1, 0, 0)):
@@ -218,8 +224,9 @@ def test_verdict_softmax_least_squares_readings():
     # targets.
     d = dv.derivation("softmax/least_squares")
     t1, t2, t3 = sp.symbols("t_1:4", nonnegative=True)
-    diff = (concrete.explicit_delta(d.activation, d.penalty, 3, 1)
-            - concrete.general_at(d.activation, cell.expr, 3, 1))
+    diff = concrete.explicit_delta(d.activation, d.penalty, 3, 1) - concrete.general_at(
+        d.activation, cell.expr, 3, 1
+    )
     assert not concrete.is_zero_rational(concrete.rationalize(diff.subs({t1: 1, t2: 0, t3: 0}), 3))
 
 
@@ -235,7 +242,10 @@ def test_compare_on_synthetic_claims():
     # One-hot: t_k(1 − t_k) vanishes for one-hot targets but not for Σ t = 1.
     v = compare(t[k] * (1 - t[k]), 0)
     assert dict(v.conditions) == {
-        "Σ_j t_j = 1": False, "one-hot targets": True, "t_k = 1": True, "t_k = 0": True,
+        "Σ_j t_j = 1": False,
+        "one-hot targets": True,
+        "t_k = 1": True,
+        "t_k = 0": True,
     }
     assert c not in v.difference.free_symbols
 
@@ -251,8 +261,13 @@ def test_natural_pairing_verdicts():
     assert got["logistic/bernoulli_cross_entropy"] == "equal"
     assert got["softmax/cross_entropy"].startswith("equal if Σ_j t_j = 1")
     assert got["logistic/cross_entropy"] == "equal only where t_k = 1"
-    for name in ("linear/cross_entropy", "logistic/least_squares", "softmax/least_squares",
-                 "l1/least_squares", "l1/cross_entropy"):
+    for name in (
+        "linear/cross_entropy",
+        "logistic/least_squares",
+        "softmax/least_squares",
+        "l1/least_squares",
+        "l1/cross_entropy",
+    ):
         assert got[name] == "different", name
 
 
@@ -287,8 +302,9 @@ def test_l1_activation_sums_to_one_and_is_scale_invariant_at_concrete_q():
     outs = concrete.explicit_outputs(L1, zv)
     assert sp.simplify(sp.Add(*outs) - 1) == 0
     lam = sp.Symbol("lambda", positive=True)
-    assert all(sp.simplify(o.subs({v: lam * v for v in zv}, simultaneous=True) - o) == 0
-               for o in outs)
+    assert all(
+        sp.simplify(o.subs({v: lam * v for v in zv}, simultaneous=True) - o) == 0 for o in outs
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,7 +362,10 @@ def test_python_dash_m_derivations(tmp_path):
     out = tmp_path / "T.md"
     res = subprocess.run(
         [sys.executable, "-m", "derivations", "--out", str(out)],
-        cwd=_root(), capture_output=True, text=True, check=True,
+        cwd=_root(),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "The printed Table 1, checked" in res.stdout
     assert out.read_text(encoding="utf-8") == dv.markdown()

@@ -49,9 +49,9 @@ def _check(name: str, dtype, device, seed: int):
     pairing = js.get_pairing(name)
     ours = dv.jax_delta(name)
     # The three routes in one program: one compilation per (q, dtype), not one per route.
-    routes = jax.jit(lambda z_, t_: (
-        ours(z_, t_), js.autodiff_delta(pairing, z_, t_), pairing.delta(z_, t_)
-    ))
+    routes = jax.jit(
+        lambda z_, t_: (ours(z_, t_), js.autodiff_delta(pairing, z_, t_), pairing.delta(z_, t_))
+    )
     for n in range(2, 11):
         logits, targets = _inputs(name, n, dtype, rng)
         got, ref, closed = routes(logits, targets)
@@ -76,13 +76,16 @@ def test_symbolic_delta_matches_autodiff_and_closed_form_float64(name, device):
         _check(name, np.float64, device, seed=100 + NAMES.index(name))
 
 
-@given(hnp.arrays(np.float32, (3, 5), elements=st.floats(-8, 8, width=32)),
-       hnp.arrays(np.float32, (3, 5), elements=st.floats(0, 1, width=32)))
+@given(
+    hnp.arrays(np.float32, (3, 5), elements=st.floats(-8, 8, width=32)),
+    hnp.arrays(np.float32, (3, 5), elements=st.floats(0, 1, width=32)),
+)
 def test_softmax_cross_entropy_property(logits, targets):
     # Any logits and any targets in [0, 1] (not normalised): (Σ t) z* − t, as jax.grad says.
     ours = dv.jax_delta("softmax/cross_entropy")(logits, targets)
-    ref = js.autodiff_delta(js.get_pairing("softmax/cross_entropy"), jnp.asarray(logits),
-                            jnp.asarray(targets))
+    ref = js.autodiff_delta(
+        js.get_pairing("softmax/cross_entropy"), jnp.asarray(logits), jnp.asarray(targets)
+    )
     np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=2e-5)
 
 
