@@ -1,0 +1,88 @@
+r"""The penalty functions ρ(z*, t) of Dunne & Campbell (1997) as sympy sums over q classes.
+
+Per observation (the paper's Σ_n is left out, as in ``jaxsoftmax.penalties``):
+
+* least squares   ρ_l = Σ_j ½ (t_j − z*_j)²                              (section 1)
+* cross-entropy   ρ_c = Σ_j t_j log(t_j / z*_j)                           (section 1)
+* Bernoulli CE    ρ_b = Σ_j [t_j log(t_j/z*_j) + (1 − t_j) log((1 − t_j)/(1 − z*_j))]
+                                                          (section 4: t_j modelled as Bernoulli)
+
+The targets need not sum to one: ρ_c is exactly the paper's definition, not a KL divergence.
+:meth:`Penalty.grad` differentiates the general-q sum with sympy, so ∂ρ/∂z*_j is derived, not
+stated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import sympy as sp
+
+from .algebra import class_sum, tidy
+from .symbols import i, t, zs
+
+__all__ = [
+    "BERNOULLI_CROSS_ENTROPY",
+    "CROSS_ENTROPY",
+    "LEAST_SQUARES",
+    "PENALTIES",
+    "Penalty",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Penalty:
+    """A penalty ρ = Σ_j term(z*_j, t_j) over a general number of classes.
+
+    Attributes:
+      name: the name used by ``jaxsoftmax.pairings``.
+      term: (z*_j, t_j) ↦ the class-j term of ρ.
+      latex: ρ in LaTeX.
+      source: the paper's section that defines it.
+    """
+
+    name: str
+    term: Callable[[sp.Expr, sp.Expr], sp.Expr]
+    latex: str
+    source: str
+
+    def rho(self) -> sp.Sum:
+        """ρ = Σ_{i=1}^q term(z*_i, t_i), for general q."""
+        return class_sum(self.term(zs[i], t[i]), i)
+
+    def grad(self, m: sp.Expr) -> sp.Expr:
+        """∂ρ/∂z*_m, by differentiating the general-q sum (the delta collapses Σ_i δ_im)."""
+        return tidy(sp.diff(self.rho(), zs[m]))
+
+
+LEAST_SQUARES = Penalty(
+    name="least_squares",
+    term=lambda o, y: sp.Rational(1, 2) * (y - o) ** 2,
+    latex=r"\rho_l = \sum_j \tfrac12 (t_j - z^*_j)^2",
+    source="Dunne & Campbell section 1",
+)
+"""ρ_l = Σ ½ (t − z*)², the paper's least-squares penalty (section 1)."""
+
+CROSS_ENTROPY = Penalty(
+    name="cross_entropy",
+    term=lambda o, y: y * sp.log(y / o),
+    latex=r"\rho_c = \sum_j t_j \log\frac{t_j}{z^*_j}",
+    source="Dunne & Campbell section 1",
+)
+"""ρ_c = Σ t log(t / z*), the paper's cross-entropy penalty (section 1); Σ t need not be 1."""
+
+BERNOULLI_CROSS_ENTROPY = Penalty(
+    name="bernoulli_cross_entropy",
+    term=lambda o, y: y * sp.log(y / o) + (1 - y) * sp.log((1 - y) / (1 - o)),
+    latex=(
+        r"\rho_b = \sum_j \Big[t_j \log\frac{t_j}{z^*_j}"
+        r" + (1 - t_j)\log\frac{1 - t_j}{1 - z^*_j}\Big]"
+    ),
+    source="Dunne & Campbell section 4 (t_k modelled as a Bernoulli variable)",
+)
+"""ρ_b, the Bernoulli cross-entropy of the paper's section 4 (two-class CE per output unit)."""
+
+PENALTIES: dict[str, Penalty] = {
+    p.name: p for p in (LEAST_SQUARES, CROSS_ENTROPY, BERNOULLI_CROSS_ENTROPY)
+}

@@ -1,0 +1,124 @@
+"""Times the symbolic pipeline of ``derivations``: Table 1 for general q plus every verdict.
+
+Stages, each timed from a cold start in this process (no on-disk cache; sympy's in-memory
+cache and the package's ``functools.cache`` are cleared before every repeat):
+
+  import      sympy and the derivations package
+  jacobians   the four activations' Jacobian structures checked against their definitions
+  derive      Δ_k for the 9 pairings, general q
+  printed     the printed Table 1 cells, one verdict each
+  natural     every pairing against the natural Δ_k = z*_k − t_k
+  claims      the seeds' other claims (eq. 2–3, Figure 1, the article, the forum)
+  render      TABLE1.md regenerated in memory
+
+The target is a total under 10 s on a 2-core machine. ``--verify Q`` adds (outside the total)
+the explicit-differentiation check of every Δ_k for q = 2..Q.
+
+  python experiments/bench_derivations.py [--repeat N] [--verify Q] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import platform
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere in the checkout
+    sys.path.insert(0, str(ROOT))
+
+
+def _timed(stages: dict, name: str, fn):
+    start = time.perf_counter()
+    out = fn()
+    stages[name] = time.perf_counter() - start
+    return out
+
+
+def run_once() -> dict[str, float]:
+    """One cold pass through the pipeline; returns seconds per stage."""
+    stages: dict[str, float] = {}
+    _timed(stages, "import", lambda: __import__("derivations"))
+    import sympy
+
+    import derivations as dv
+    from derivations import claims, table1
+
+    sympy.core.cache.clear_cache()
+    for cached in (
+        table1.derive_all,
+        table1.printed_verdicts,
+        claims.natural_pairing,
+        claims.all_claims,
+    ):
+        cached.cache_clear()
+    _timed(stages, "jacobians", lambda: [dv.jacobian_check(a) for a in dv.ACTIVATIONS.values()])
+    _timed(stages, "derive", dv.derive_all)
+    _timed(stages, "printed", dv.printed_verdicts)
+    _timed(stages, "natural", dv.natural_pairing)
+    _timed(stages, "claims", dv.all_claims)
+    _timed(stages, "render", dv.markdown)
+    stages["total"] = sum(stages.values())
+    return stages
+
+
+def verify(q_max: int) -> float:
+    """Seconds to check every Δ_k by explicit differentiation for q = 2..q_max (all k)."""
+    import derivations as dv
+
+    start = time.perf_counter()
+    for d in dv.derive_all():
+        for n in range(2, q_max + 1):
+            if not dv.verify_at(d.activation, d.penalty, d.delta, n):
+                raise AssertionError(f"{d.name} differs from the explicit derivative at q={n}")
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=1, help="passes (the first includes import)")
+    p.add_argument(
+        "--verify",
+        type=int,
+        default=0,
+        metavar="Q",
+        help="also time the explicit check for q = 2..Q (not in the total)",
+    )
+    p.add_argument("--out", type=pathlib.Path, help="write bench_derivations.json here")
+    args = p.parse_args(argv)
+
+    runs = [run_once() for _ in range(args.repeat)]
+    names = list(runs[0])
+    print(
+        f"derivations bench: {platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}, {args.repeat} pass(es)"
+    )
+    for name in names:
+        values = [r[name] for r in runs]
+        extra = (
+            f"   (median of {len(values)}: {statistics.median(values):.2f} s)"
+            if len(values) > 1
+            else ""
+        )
+        print(f"  {name:10s} {values[0]:6.2f} s{extra}")
+    result = {"stages_s": runs, "target_total_s": 10.0, "within_target": runs[0]["total"] < 10.0}
+    if args.verify:
+        result["verify_q"] = args.verify
+        result["verify_s"] = verify(args.verify)
+        print(f"  verify q=2..{args.verify} (every pairing, every k): {result['verify_s']:.2f} s")
+    print(
+        f"total {runs[0]['total']:.2f} s: {'under' if result['within_target'] else 'OVER'} "
+        "the 10 s target"
+    )
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "bench_derivations.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
