@@ -136,8 +136,9 @@ def run(config: Config, *, estimators=ESTIMATORS, progress=None, record_at=()) -
     sharding of the trial keys: set-up (data, initial weights), a chunk of training steps
     (called repeatedly, with ``progress(steps_done)`` between chunks), and evaluation.
     Returns NumPy arrays: per estimator, eq. (4) per trial (as defined and summed), error
-    rates, mean confusion rates, final gradient norms and losses; the Bayes rule's rates;
-    one trial's data and networks.
+    rates, mean confusion rates, final gradient norms and losses; with ``record_at``, eq. (4)
+    and the error rate after each of those step counts (``*_by_length``, (trials, R)); the
+    Bayes rule's rates; one trial's data and networks.
     """
     config.validate()
     problem = gaussians.paper_problem()
@@ -176,7 +177,23 @@ def run(config: Config, *, estimators=ESTIMATORS, progress=None, record_at=()) -
             estimate = pairing.activate(mlp.apply(fit.params, x_test))
             predicted = jnp.argmax(estimate, axis=-1)
             sums = estimate.sum(-1)
+            by_length = {}
+            if record_at:  # the metrics of each snapshot (the training-length study)
+                snap_est = jax.vmap(lambda p: pairing.activate(mlp.apply(p, x_test)))(
+                    fit.snapshots
+                )
+                exact_r = jnp.broadcast_to(exact, snap_est.shape)
+                by_length = {
+                    "eq4_by_length": gaussians.posterior_error(snap_est, exact_r),
+                    "eq4_summed_by_length": gaussians.posterior_error(
+                        snap_est, exact_r, summed=True
+                    ),
+                    "error_rate_by_length": jnp.mean(
+                        jnp.argmax(snap_est, -1) != y_test[None], axis=-1
+                    ),
+                }
             per_estimator.append({
+                **by_length,
                 "eq4": gaussians.posterior_error(estimate, exact),
                 "eq4_summed": gaussians.posterior_error(estimate, exact, summed=True),
                 "error_rate": jnp.mean(predicted != y_test),
@@ -186,7 +203,6 @@ def run(config: Config, *, estimators=ESTIMATORS, progress=None, record_at=()) -
                 "best_step": fit.best_step,
                 "output_sum_range": jnp.stack([sums.min(), sums.max()]),
                 "params": fit.params,
-                "snapshots": fit.snapshots,
             })
         bayes_pred = jnp.argmax(exact, axis=-1)
         bayes = {"rates": gaussians.confusion_rates(bayes_pred, y_test, q),
@@ -218,8 +234,6 @@ def run(config: Config, *, estimators=ESTIMATORS, progress=None, record_at=()) -
         lo, hi = r.pop("output_sum_range").T
         r["output_sum_range"] = [float(lo.min()), float(hi.max())]
         r["example_params"] = jax.tree.map(lambda a: a[0], r.pop("params"))
-        if not record_at:
-            r.pop("snapshots")
         out["estimators"][name] = r
     out["bayes_rates_empirical"] = bayes["rates"].mean(0)
     out["bayes_error_rate"] = float(bayes["error_rate"].mean())
@@ -368,7 +382,7 @@ def markdown_report(config: Config, results: dict, meta: dict) -> str:
 
 def to_json(obj):
     if isinstance(obj, dict):
-        return {k: to_json(v) for k, v in obj.items() if k not in ("example", "snapshots")}
+        return {k: to_json(v) for k, v in obj.items() if k != "example"}
     if isinstance(obj, (list, tuple)):
         return [to_json(v) for v in obj]
     if isinstance(obj, (np.ndarray, jax.Array)):

@@ -1,0 +1,145 @@
+"""Benchmark: the paper's experiment (trials × 3 estimators × steps, full batch) trained three
+ways on the same data, in one run, with the ratios printed.
+
+* **vmapped**: ``jit(vmap(train.fit_many))`` over trials, the trials sharded over the local
+  devices (one host device per core on a CPU): one compiled computation. Timed including
+  compilation.
+* **(a) loop**: a Python loop over trials calling the same ``train.fit_many`` jitted for one
+  trial (compiled once, compilation included).
+* **(b) PyTorch**: the obvious loop: for each trial and estimator, an ``nn.Sequential`` MLP
+  and ``torch.optim.Adam``, stepped ``steps`` times (needs ``pip install torch==2.13.0``, the
+  project's ``[bench]`` extra). ``--torch-trials N`` times the first N trials only and scales
+  the time to all trials (said so in the output).
+
+    python experiments/bench_experiment.py                       # 100 trials, 2000 steps
+    python experiments/bench_experiment.py --trials 8 --steps 200 --torch-trials 2
+"""
+
+from __future__ import annotations
+
+import dunne_campbell as dc  # noqa: I001  (sets XLA_FLAGS before jax is imported)
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxsoftmax import gaussians, mlp, train
+
+
+def make_data(trials: int, n_per_class: int, hidden: int, seed: int):
+    problem = gaussians.paper_problem()
+    config = dc.Config(trials=trials, n_per_class=n_per_class, hidden=hidden)
+    keys = jax.random.split(jax.random.key(seed), trials)
+    params, x, y, *_ = jax.jit(jax.vmap(lambda k: dc.trial_data(k, problem, config)))(keys)
+    return jax.device_get((params, x, jax.nn.one_hot(y, problem.n_classes)))
+
+
+def time_vmapped(params, x, t, steps: int) -> float:
+    def one(p, x, t):
+        return train.fit_many((p,) * 3, x, t, pairings=dc.ESTIMATORS, steps=steps)
+
+    shards = dc.n_shards(x.shape[0])
+    start = time.perf_counter()
+    args = dc.shard_trials((params, jnp.asarray(x), jnp.asarray(t)), shards)
+    jax.block_until_ready(jax.jit(jax.vmap(one))(*args))
+    return time.perf_counter() - start
+
+
+def time_loop(params, x, t, steps: int) -> float:
+    fit = jax.jit(lambda p, x, t: train.fit_many((p,) * 3, x, t, pairings=dc.ESTIMATORS,
+                                                 steps=steps))
+    start = time.perf_counter()
+    for i in range(x.shape[0]):
+        jax.block_until_ready(fit(jax.tree.map(lambda a: a[i], params), x[i], t[i]))
+    return time.perf_counter() - start
+
+
+def time_torch(params, x, t, steps: int, trials: int) -> float:
+    import torch
+
+    def loss_fn(name, z, target):
+        if name == "logistic/least_squares":
+            return (0.5 * (target - torch.sigmoid(z)) ** 2).sum(-1).mean()
+        if name == "softmax/least_squares":
+            return (0.5 * (target - torch.softmax(z, -1)) ** 2).sum(-1).mean()
+        return -(target * torch.log_softmax(z, -1)).sum(-1).mean()  # one-hot: ρ_c
+
+    start = time.perf_counter()
+    for i in range(trials):
+        xi = torch.tensor(np.asarray(x[i]))
+        ti = torch.tensor(np.asarray(t[i]))
+        for name in dc.ESTIMATORS:
+            net = torch.nn.Sequential(torch.nn.Linear(x.shape[-1], params["hidden"]["w"].shape[-1]),
+                                      torch.nn.Sigmoid(),
+                                      torch.nn.Linear(params["out"]["w"].shape[-2],
+                                                      t.shape[-1]))
+            with torch.no_grad():  # the same initial weights as the JAX runs
+                net[0].weight.copy_(torch.tensor(np.asarray(params["hidden"]["w"][i]).T))
+                net[0].bias.copy_(torch.tensor(np.asarray(params["hidden"]["b"][i])))
+                net[2].weight.copy_(torch.tensor(np.asarray(params["out"]["w"][i]).T))
+                net[2].bias.copy_(torch.tensor(np.asarray(params["out"]["b"][i])))
+            opt = torch.optim.Adam(net.parameters(), lr=train.DEFAULT_LEARNING_RATE)
+            for _ in range(steps):
+                opt.zero_grad()
+                loss = loss_fn(name, net(xi), ti)
+                loss.backward()
+                opt.step()
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--trials", type=int, default=100)
+    p.add_argument("--steps", type=int, default=2000)
+    p.add_argument("--n-per-class", type=int, default=100)
+    p.add_argument("--hidden", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--torch-trials", type=int, default=None,
+                   help="time PyTorch on this many trials and scale to --trials (default: all)")
+    p.add_argument("--skip-torch", action="store_true")
+    p.add_argument("--skip-loop", action="store_true")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    a = p.parse_args(argv)
+    if min(a.trials, a.steps, a.n_per_class, a.hidden) < 1:
+        p.error("--trials, --steps, --n-per-class and --hidden must be positive")
+    params, x, t = make_data(a.trials, a.n_per_class, a.hidden, a.seed)
+    meta = dc.metadata(0.0)
+    res = {"device": meta["device"], "jax": meta["jax"], "trials": a.trials, "steps": a.steps,
+           "estimators": 3, "trainings": 3 * a.trials}
+    res["vmapped_s"] = time_vmapped(params, x, t, a.steps)
+    lines = [f"{a.trials} trials x 3 estimators x {a.steps} full-batch steps "
+             f"({a.n_per_class * 4} points, h = {a.hidden}) on {meta['device']}, jax {meta['jax']}",
+             f"vmapped, one compiled computation ({dc.n_shards(a.trials)} shards), "
+             f"incl. compilation: {res['vmapped_s']:.2f} s"]
+    if not a.skip_loop:
+        res["loop_s"] = time_loop(params, x, t, a.steps)
+        res["loop_ratio"] = res["loop_s"] / res["vmapped_s"]
+        lines.append(f"(a) Python loop over trials of the jitted single-trial trainer: "
+                     f"{res['loop_s']:.2f} s  -> vmapped is {res['loop_ratio']:.1f}x faster")
+    if not a.skip_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            lines.append("(b) PyTorch: not installed (pip install torch==2.13.0); skipped")
+        else:
+            n = min(a.torch_trials or a.trials, a.trials)
+            measured = time_torch(params, x, t, a.steps, n)
+            res["torch_trials_timed"] = n
+            res["torch_s"] = measured * a.trials / n
+            res["torch_ratio"] = res["torch_s"] / res["vmapped_s"]
+            scaled = "" if n == a.trials else f" (timed {n} trials: {measured:.2f} s, scaled)"
+            lines.append(f"(b) PyTorch loop (torch {torch.__version__}): {res['torch_s']:.2f} s"
+                         f"{scaled}  -> vmapped is {res['torch_ratio']:.1f}x faster")
+    print("\n".join(lines))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(res, f, indent=2)
+    return res
+
+
+if __name__ == "__main__":
+    main()
