@@ -642,7 +642,7 @@ class Multinomial(ExponentialFamily):
         return (
             _positive(params, "positive (an open simplex: zero probabilities are not allowed)"),
             Constraint(
-                f"summing to one over the categories (within {_SUM_TOL:g})",
+                f"probabilities summing to one over the categories (within {_SUM_TOL:g})",
                 jnp.abs(s - 1) <= _SUM_TOL,
                 s,
                 None,
@@ -964,7 +964,7 @@ def _prior_constraints(kind: str, v: jax.Array) -> tuple[Constraint, ...]:
         return (
             Constraint("non-negative and finite", (v >= 0) & jnp.isfinite(v), v),
             Constraint(
-                f"summing to one (within {_SUM_TOL:g}); pass PriorWeights(w) for "
+                f"probabilities summing to one (within {_SUM_TOL:g}); pass PriorWeights(w) for "
                 "unnormalised weights or LogPriors(log_p) for log-probabilities",
                 jnp.abs(s - 1) <= _SUM_TOL,
                 s,
@@ -975,7 +975,7 @@ def _prior_constraints(kind: str, v: jax.Array) -> tuple[Constraint, ...]:
     if kind == "weights":
         return (
             Constraint("non-negative and finite", (v >= 0) & jnp.isfinite(v), v),
-            Constraint("of positive sum", jnp.sum(v) > 0, jnp.sum(v), None, "sum(priors)"),
+            Constraint("weights of positive sum", jnp.sum(v) > 0, jnp.sum(v), None, "sum(priors)"),
         )
     if kind == "log":
         return (
@@ -1007,10 +1007,10 @@ def _raise_violations(constraints, default: str, where: str) -> None:
         value = np.broadcast_to(np.asarray(c.value), ok.shape)
         bad = np.argwhere(~ok)
         idx = tuple(int(i) for i in bad[0])
-        where = f"[{', '.join(map(str, idx))}]" if idx else ""
+        at = f"[{', '.join(map(str, idx))}]" if idx else ""
         label = c.label or name
         raise ValueError(
-            f"{where}: {name} must be {c.expected}; got {label}{where} = {_fmt(value[idx])} "
+            f"{where}: {name} must be {c.expected}; got {label}{at} = {_fmt(value[idx])} "
             f"({len(bad)} of {ok.size} entries violate this; {label} has shape {ok.shape})"
         )
 
@@ -1033,10 +1033,21 @@ def _check_traced(constraints, default: str, where: str) -> None:
         )
 
 
+def _stack_ok(constraints) -> jax.Array:
+    oks = [jnp.all(c.ok) for c in constraints]
+    return jnp.all(jnp.stack(oks)) if oks else jnp.asarray(True)
+
+
+@jax.jit
+def _scale_ok(fam):
+    return _stack_ok(fam.scale_constraints())
+
+
 def _check_scale(fam: ExponentialFamily, fn: str) -> None:
     if not _is_tracer(fam):
         with jax.ensure_compile_time_eval():
-            _raise_violations(fam.scale_constraints(), "psi", fn)
+            if not bool(_scale_ok(fam)):
+                _raise_violations(fam.scale_constraints(), "psi", fn)
 
 
 def _all_constraints(family, params, kind, prior_values, x, params_name="class_params"):
@@ -1128,15 +1139,34 @@ def _prepare(family, class_params, priors, x, *, fn: str) -> _Prepared:
     )
 
 
+@functools.partial(jax.jit, static_argnames=("kind",))
+def _all_ok(family, params, kind, prior_values, x):
+    """Every value check at once: one compiled computation and one transfer on the fast path."""
+    groups = _all_constraints(family, params, kind, prior_values, x)
+    return _stack_ok([c for _, cons in groups for c in cons])
+
+
 def _validate(prep: _Prepared, fn: str, *, where=None, params_name="class_params") -> None:
-    """Eager value checks, when every value is concrete (skipped under transformations)."""
-    if _is_tracer(prep.family, prep.params, prep.prior_values, prep.x):
-        return
+    """Eager value checks of every group of arguments whose values are concrete.
+
+    Under ``jit``/``vmap``/``grad`` traced arguments cannot be checked and are skipped (the
+    checkify path covers them); concrete ones (e.g. priors closed over by a jitted function)
+    are still checked.
+    """
+    family, params, pv, x = prep.family, prep.params, prep.prior_values, prep.x
     with jax.ensure_compile_time_eval():
-        for default, cons in _all_constraints(
-            prep.family, prep.params, prep.kind, prep.prior_values, prep.x, params_name
-        ):
-            _raise_violations(cons, default, where or f"{fn}(family={prep.family.name})")
+        if not _is_tracer(family, params, pv, x):
+            if bool(_all_ok(family, params, prep.kind, pv, x)):
+                return  # the fast path: one compiled check
+        concrete = {
+            params_name: not _is_tracer(family, params),
+            "psi": not _is_tracer(family),
+            "priors": not _is_tracer(pv),
+            "x": not _is_tracer(family, x),
+        }
+        for default, cons in _all_constraints(family, params, prep.kind, pv, x, params_name):
+            if concrete[default]:
+                _raise_violations(cons, default, where or f"{fn}(family={family.name})")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1170,9 +1200,20 @@ def _affine_kernel(family, params, kind, prior_values):
     return _affine(family, params, _log_prior(kind, prior_values, params.shape[0], params.dtype))
 
 
-@functools.partial(jax.jit, static_argnames=("kind",))
-def _logits_kernel(family, params, kind, prior_values, x):
-    return _logits(family, params, _log_prior(kind, prior_values, params.shape[0], params.dtype), x)
+_OUTPUTS = {"logits": lambda z: z, "probabilities": softmax, "log_probabilities": log_softmax}
+
+
+@functools.partial(jax.jit, static_argnames=("kind", "output"))
+def _logits_kernel(family, params, kind, prior_values, x, output="logits"):
+    log_prior = _log_prior(kind, prior_values, params.shape[0], params.dtype)
+    return _OUTPUTS[output](_logits(family, params, log_prior, x))
+
+
+def _posterior_call(fn, output, family, class_params, priors, x, validate):
+    prep = _prepare(family, class_params, priors, x, fn=fn)
+    if validate:
+        _validate(prep, fn)
+    return _logits_kernel(prep.family, prep.params, prep.kind, prep.prior_values, prep.x, output)
 
 
 def affine_logits(
@@ -1235,10 +1276,7 @@ def posterior_logits(
     Returns:
       Logits of shape (..., q), in the common float dtype of the inputs.
     """
-    prep = _prepare(family, class_params, priors, x, fn="posterior_logits")
-    if validate:
-        _validate(prep, "posterior_logits")
-    return _logits_kernel(prep.family, prep.params, prep.kind, prep.prior_values, prep.x)
+    return _posterior_call("posterior_logits", "logits", family, class_params, priors, x, validate)
 
 
 def posterior(
@@ -1257,7 +1295,7 @@ def posterior(
 
     (Dunne & Campbell, eq. 3.) Arguments as for :func:`posterior_logits`.
     """
-    return softmax(posterior_logits(family, class_params, priors, x, validate=validate))
+    return _posterior_call("posterior", "probabilities", family, class_params, priors, x, validate)
 
 
 def log_posterior(
@@ -1269,7 +1307,9 @@ def log_posterior(
     validate: bool = True,
 ) -> jax.Array:
     """log P(C_k | x) = log_softmax(:func:`posterior_logits`), computed stably; shape (..., q)."""
-    return log_softmax(posterior_logits(family, class_params, priors, x, validate=validate))
+    return _posterior_call(
+        "log_posterior", "log_probabilities", family, class_params, priors, x, validate
+    )
 
 
 @jax.jit
