@@ -16,7 +16,7 @@ leaving
 an affine function of T(x) with weights θ_k / a(ψ) and bias −b(θ_k)/a(ψ) + log P(C_k)
 (:func:`affine_logits`). With two classes it is the logistic of the log-odds (the paper's eq. 2):
 :math:`P(C_1 \mid x) = 1 / (1 + \exp\{-\log[P(x|C_1)/P(x|C_2)] - \log[P(C_1)/P(C_2)]\})`. The
-paper's eq. 3 writes a(ψ) = 1; here it is kept, as :math:`\theta/a` and :math:`b/a`. The same
+last line of the paper's eq. 3 drops a(ψ) (as if a = 1); here it is kept. The same
 construction is Bishop (2006), *Pattern Recognition and Machine Learning*, section 4.2.4.
 
 Families shipped (class_params holds each class's usual parameter, stacked on a leading axis
@@ -46,12 +46,14 @@ its docstring. Standard references for the forms: McCullagh & Nelder (1989), *Ge
 Models*, table 2.1 (the (θ, b, a, c) form used here); the Wikipedia table of exponential families.
 
 **The uniform is not in this list**, though the paper's footnote 2 names it. U(0, β_k) has density
-β_k⁻¹ 1{0 ≤ x ≤ β_k}: its support depends on the parameter, so the indicator cannot be written as
-exp{θᵀT(x) − b(θ)} with a statistic T fixed in advance and a base measure c(x) free of θ. It is
-not a regular exponential family (the Pitman–Koopman–Darmois theorem requires a fixed support),
-its posterior ∝ P(C_k)/β_k · 1{x ≤ β_k} is a step function of x, with exact zeros, and is not the
-softmax of an affine function of any fixed T(x). Faking it with a smooth surrogate would make
-the module's central claim false, so it is left out.
+β_k⁻¹ 1{0 ≤ x ≤ β_k}: its support depends on the parameter, while an exponential family's support
+{x : e^{c(x, ψ)} > 0} is the same for every θ. The indicator cannot be written as
+exp{θᵀT(x) − b(θ)} with a statistic T fixed in advance and a base measure c free of θ, so it is
+not an exponential family, regular or otherwise (it is the standard example outside the
+Pitman–Koopman–Darmois theorem, whose hypothesis is a fixed support). Its posterior is
+softmax_k(log P(C_k) − log β_k + log 1{x ≤ β_k}): a step function of x with exact zeros, whose
+"logits" contain an indicator of θ_k rather than θ_kᵀT(x). Faking it with a smooth surrogate
+would make the module's central claim false, so it is left out.
 
 **Adding a family.** Subclass :class:`ExponentialFamily` as a frozen dataclass and write, for
 *one* class and *one* observation: ``sufficient_statistic`` (T), ``natural_parameters`` (θ from
@@ -92,7 +94,7 @@ from jax.experimental import checkify
 from jax.scipy.linalg import cho_solve, solve_triangular
 from jax.scipy.special import gammaln, xlogy
 
-from ._checks import as_float_array
+from ._checks import as_float_array, compute_dtype
 from .activations import hardmax, log_softmax, logsumexp, softmax
 
 __all__ = [
@@ -264,7 +266,7 @@ class ExponentialFamily:
         theta = self.natural_parameters(params)
         t = self.sufficient_statistic(x)
         a = self.dispersion()
-        return (jnp.vdot(theta, t) - self.log_partition(theta)) / a + self.log_base_measure(x)
+        return (jnp.sum(theta * t) - self.log_partition(theta)) / a + self.log_base_measure(x)
 
 
 def _positive(v, what="positive and finite"):
@@ -323,13 +325,13 @@ class GaussianSharedCovariance(ExponentialFamily):
         return _dot(self.cov, theta)
 
     def log_partition(self, theta):
-        return 0.5 * jnp.vdot(theta, _dot(self.cov, theta))
+        return 0.5 * jnp.sum(theta * _dot(self.cov, theta))
 
     def log_base_measure(self, x):
         chol = self._chol()
         z = solve_triangular(chol, x, lower=True)
         logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(chol)))
-        return -0.5 * jnp.vdot(z, z) - 0.5 * (logdet + x.shape[-1] * _LOG_2PI)
+        return -0.5 * jnp.sum(z * z) - 0.5 * (logdet + x.shape[-1] * _LOG_2PI)
 
     def param_constraints(self, params):
         return (Constraint("finite", jnp.isfinite(params), params),)
@@ -471,7 +473,8 @@ def gaussian_isotropic(variance: jax.typing.ArrayLike = 1.0) -> GaussianIsotropi
     r"""The Gaussian family N(μ_k, σ² I) with a shared scalar variance σ² (``variance``).
 
     T(x) = x, θ = μ, b(θ) = ½|θ|², a(σ²) = σ², c(x, σ²) = −|x|²/(2σ²) − (n/2) log(2πσ²):
-    the logits are (μ_kᵀx − ½|μ_k|²)/σ² + log P(C_k) (Dunne & Campbell, eq. 3, with a(ψ) kept).
+    the logits are (μ_kᵀx − ½|μ_k|²)/σ² + log P(C_k) (Dunne & Campbell, eq. 3, with a(ψ) kept;
+    McCullagh & Nelder 1989, table 2.1). Formulas: :class:`GaussianIsotropic`.
     """
     fam = GaussianIsotropic(_scalar(variance, "variance", "gaussian_isotropic"))
     _check_scale(fam, "gaussian_isotropic")
@@ -533,8 +536,13 @@ class Bernoulli(ExponentialFamily):
 
 
 def bernoulli() -> Bernoulli:
-    """Independent Bernoulli bits (multivariate Bernoulli): T = x, θ = logit p, b = Σ softplus θ,
-    c = 0, a = 1. class_params: probabilities (q, *E)."""
+    """Independent Bernoulli bits (the multivariate Bernoulli), class_params probabilities (q, *E).
+
+    T(x) = x, θ = logit p, b(θ) = Σ log(1 + e^θ), a = 1, c = 0: the logits are
+    Σ_i x_i logit p_{k,i} + Σ_i log(1 − p_{k,i}) + log P(C_k).
+    Posterior: Dunne & Campbell's eq. 3; the (θ, b, a, c) form: McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`Bernoulli`.
+    """
     return Bernoulli()
 
 
@@ -592,8 +600,12 @@ class Binomial(ExponentialFamily):
 
 
 def binomial(n_trials: jax.typing.ArrayLike) -> Binomial:
-    """Binomial(n_trials, p) counts: T = x, θ = logit p, b = n Σ softplus θ,
-    c = Σ log C(n, x), a = 1. class_params: probabilities (q, *E)."""
+    """Binomial(n_trials, p) counts with a known, shared n; class_params probabilities (q, *E).
+
+    T(x) = x, θ = logit p, b(θ) = n Σ log(1 + e^θ), a = 1, c(x, n) = Σ log C(n, x_i).
+    Posterior by Dunne & Campbell's eq. 3; the (θ, b, a, c) form as in McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`Binomial`.
+    """
     fam = Binomial(_scalar(n_trials, "n_trials", "binomial"))
     _check_scale(fam, "binomial")
     return fam
@@ -673,8 +685,12 @@ class Multinomial(ExponentialFamily):
 
 
 def multinomial(n_trials: jax.typing.ArrayLike) -> Multinomial:
-    """Multinomial(n_trials, π) counts: T = x, θ = log π, b = n logsumexp θ,
-    c = log n! − Σ log x_j!, a = 1. class_params: probabilities (q, m)."""
+    """Multinomial(n_trials, π) counts over m categories; class_params probabilities (q, m).
+
+    T(x) = x (counts), θ = log π, b(θ) = n log Σ_j e^θ_j, a = 1, c(x, n) = log n! − Σ log x_j!.
+    Posterior by Dunne & Campbell's eq. 3; the (θ, b, a, c) form as in McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`Multinomial`.
+    """
     fam = Multinomial(_scalar(n_trials, "n_trials", "multinomial"))
     _check_scale(fam, "multinomial")
     return fam
@@ -682,7 +698,12 @@ def multinomial(n_trials: jax.typing.ArrayLike) -> Multinomial:
 
 def categorical() -> Multinomial:
     """Categorical(π) on one-hot vectors x (``jax.nn.one_hot(labels, m)``): multinomial(1).
-    T = x, θ = log π, b = logsumexp θ, c = 0, a = 1. class_params: probabilities (q, m)."""
+
+    T(x) = x, θ = log π, b(θ) = log Σ_j e^θ_j, a = 1, c = 0: the logits are log π_{k,label} +
+    log P(C_k). class_params: probabilities (q, m).
+    Posterior: Dunne & Campbell's eq. 3; the (θ, b, a, c) form: McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`Multinomial`.
+    """
     return multinomial(1.0)
 
 
@@ -724,8 +745,13 @@ class Poisson(ExponentialFamily):
 
 
 def poisson() -> Poisson:
-    """Independent Poisson counts: T = x, θ = log λ, b = Σ e^θ, c = −Σ log x!, a = 1.
-    class_params: rates (q,) or (q, p)."""
+    """Independent Poisson counts; class_params rates λ, shape (q,) or (q, p).
+
+    T(x) = x, θ = log λ, b(θ) = Σ e^θ, a = 1, c(x) = −Σ log x_i!: the logits are
+    Σ_i (x_i log λ_{k,i} − λ_{k,i}) + log P(C_k).
+    Posterior: Dunne & Campbell's eq. 3; the (θ, b, a, c) form: McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`Poisson`.
+    """
     return Poisson()
 
 
@@ -789,8 +815,13 @@ class Gamma(ExponentialFamily):
 
 
 def gamma(shape: jax.typing.ArrayLike) -> Gamma:
-    """Gamma(shape α, mean μ) variables with a shared shape α: T = x, θ = −1/μ, b = −Σ log(−θ),
-    a = 1/α, c = Σ[α log α + (α−1) log x − log Γ(α)]. class_params: means (q, *E)."""
+    """Gamma(shape α, mean μ) variables with a shared shape α; class_params means (q, *E).
+
+    T(x) = x, θ = −1/μ, b(θ) = −Σ log(−θ), a(α) = 1/α, c(x, α) = Σ[α log α + (α − 1) log x_i −
+    log Γ(α)]: the logits are α Σ_i (−x_i/μ_{k,i} − log μ_{k,i}) + log P(C_k).
+    Posterior: Dunne & Campbell's eq. 3; the (θ, b, a, c) form: McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`Gamma`.
+    """
     fam = Gamma(_scalar(shape, "shape", "gamma"))
     _check_scale(fam, "gamma")
     return fam
@@ -824,8 +855,12 @@ class Exponential(Gamma):
 
 
 def exponential() -> Exponential:
-    """Exponential variables with means μ (= 1/rate): T = x, θ = −1/μ, b = −Σ log(−θ), c = 0,
-    a = 1. class_params: means (q, *E)."""
+    """Exponential variables with means μ (= 1/rate, scipy's ``scale``); class_params (q, *E).
+
+    T(x) = x, θ = −1/μ, b(θ) = −Σ log(−θ), a = 1, c = 0 (``gamma(1.0)``).
+    Posterior: Dunne & Campbell's eq. 3; the (θ, b, a, c) form: McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`Exponential`.
+    """
     return Exponential()
 
 
@@ -869,8 +904,12 @@ class Geometric(ExponentialFamily):
 
 
 def geometric() -> Geometric:
-    """Geometric trials to the first success (x ≥ 1): T = x, θ = log(1 − p),
-    b = Σ[θ − log(1 − e^θ)], c = 0, a = 1. class_params: probabilities (q, *E)."""
+    """Geometric numbers of trials up to the first success (x ≥ 1); class_params probabilities.
+
+    T(x) = x, θ = log(1 − p), b(θ) = Σ[θ − log(1 − e^θ)], a = 1, c = 0.
+    Posterior: Dunne & Campbell's eq. 3; the (θ, b, a, c) form: McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`Geometric`.
+    """
     return Geometric()
 
 
@@ -924,8 +963,13 @@ class NegativeBinomial(ExponentialFamily):
 
 
 def negative_binomial(r: jax.typing.ArrayLike) -> NegativeBinomial:
-    """Negative binomial failures before the r-th success: T = x, θ = log(1 − p),
-    b = −r Σ log(1 − e^θ), c = Σ log[Γ(x + r)/(Γ(r) x!)], a = 1. class_params: probabilities."""
+    """Negative binomial failures before the r-th success, r shared; class_params probabilities.
+
+    T(x) = x, θ = log(1 − p), b(θ) = −r Σ log(1 − e^θ), a = 1,
+    c(x, r) = Σ log[Γ(x_i + r)/(Γ(r) x_i!)].
+    Posterior: Dunne & Campbell's eq. 3; the (θ, b, a, c) form: McCullagh & Nelder (1989),
+    table 2.1. Formulas: :class:`NegativeBinomial`.
+    """
     fam = NegativeBinomial(_scalar(r, "r", "negative_binomial"))
     _check_scale(fam, "negative_binomial")
     return fam
@@ -1125,7 +1169,7 @@ def _prepare(family, class_params, priors, x, *, fn: str) -> _Prepared:
     dtypes = [a.dtype for a in arrays] + [
         lf.dtype for lf in leaves if jnp.issubdtype(lf.dtype, jnp.floating)
     ]
-    dtype = np.result_type(*dtypes)
+    dtype = compute_dtype(np.result_type(*dtypes))  # half precision is computed in float32
     family = jax.tree.map(
         lambda lf: (
             jnp.asarray(lf).astype(dtype)
@@ -1510,7 +1554,9 @@ def bayes_confusion_monte_carlo(
     Φ(1)Φ(−1) = 0.1335 between neighbours, Φ(−1)² = 0.0252 between opposites). Draws
     ``n_per_class`` points from each class with ``family.sample`` and classifies them with
     :func:`posterior_logits`; ties (possible for discrete families) share the decision. The
-    standard error is the sample standard deviation over √n (≈ √(R(1 − R)/n)).
+    standard error is the sample standard deviation over √n (≈ √(R(1 − R)/n)). For Gaussians
+    with per-class covariances, sample directly and classify with
+    :func:`gaussian_bayes_posterior_logits`.
 
     Args:
       key: a PRNG key.
