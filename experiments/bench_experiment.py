@@ -17,17 +17,17 @@ ways on the same data, in one run, with the ratios printed.
 
 from __future__ import annotations
 
-import dunne_campbell as dc  # noqa: I001  (sets XLA_FLAGS before jax is imported)
-
 import argparse
 import json
+import operator
 import time
 
+import dunne_campbell as dc
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxsoftmax import gaussians, mlp, train
+from jaxsoftmax import gaussians, train
 
 
 def make_data(trials: int, n_per_class: int, hidden: int, seed: int):
@@ -50,11 +50,13 @@ def time_vmapped(params, x, t, steps: int) -> float:
 
 
 def time_loop(params, x, t, steps: int) -> float:
-    fit = jax.jit(lambda p, x, t: train.fit_many((p,) * 3, x, t, pairings=dc.ESTIMATORS,
-                                                 steps=steps))
+    fit = jax.jit(
+        lambda p, x, t: train.fit_many((p,) * 3, x, t, pairings=dc.ESTIMATORS, steps=steps)
+    )
     start = time.perf_counter()
     for i in range(x.shape[0]):
-        jax.block_until_ready(fit(jax.tree.map(lambda a: a[i], params), x[i], t[i]))
+        trial = jax.tree.map(operator.itemgetter(i), params)
+        jax.block_until_ready(fit(trial, x[i], t[i]))
     return time.perf_counter() - start
 
 
@@ -73,10 +75,11 @@ def time_torch(params, x, t, steps: int, trials: int) -> float:
         xi = torch.tensor(np.asarray(x[i]))
         ti = torch.tensor(np.asarray(t[i]))
         for name in dc.ESTIMATORS:
-            net = torch.nn.Sequential(torch.nn.Linear(x.shape[-1], params["hidden"]["w"].shape[-1]),
-                                      torch.nn.Sigmoid(),
-                                      torch.nn.Linear(params["out"]["w"].shape[-2],
-                                                      t.shape[-1]))
+            net = torch.nn.Sequential(
+                torch.nn.Linear(x.shape[-1], params["hidden"]["w"].shape[-1]),
+                torch.nn.Sigmoid(),
+                torch.nn.Linear(params["out"]["w"].shape[-2], t.shape[-1]),
+            )
             with torch.no_grad():  # the same initial weights as the JAX runs
                 net[0].weight.copy_(torch.tensor(np.asarray(params["hidden"]["w"][i]).T))
                 net[0].bias.copy_(torch.tensor(np.asarray(params["hidden"]["b"][i])))
@@ -98,8 +101,12 @@ def main(argv=None) -> dict:
     p.add_argument("--n-per-class", type=int, default=100)
     p.add_argument("--hidden", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--torch-trials", type=int, default=None,
-                   help="time PyTorch on this many trials and scale to --trials (default: all)")
+    p.add_argument(
+        "--torch-trials",
+        type=int,
+        default=None,
+        help="time PyTorch on this many trials and scale to --trials (default: all)",
+    )
     p.add_argument("--skip-torch", action="store_true")
     p.add_argument("--skip-loop", action="store_true")
     p.add_argument("--json", help="also write the results to this JSON file")
@@ -108,21 +115,31 @@ def main(argv=None) -> dict:
         p.error("--trials, --steps, --n-per-class and --hidden must be positive")
     params, x, t = make_data(a.trials, a.n_per_class, a.hidden, a.seed)
     meta = dc.metadata(0.0)
-    res = {"device": meta["device"], "jax": meta["jax"], "trials": a.trials, "steps": a.steps,
-           "estimators": 3, "trainings": 3 * a.trials}
+    res = {
+        "device": meta["device"],
+        "jax": meta["jax"],
+        "trials": a.trials,
+        "steps": a.steps,
+        "estimators": 3,
+        "trainings": 3 * a.trials,
+    }
     res["vmapped_s"] = time_vmapped(params, x, t, a.steps)
-    lines = [f"{a.trials} trials x 3 estimators x {a.steps} full-batch steps "
-             f"({a.n_per_class * 4} points, h = {a.hidden}) on {meta['device']}, jax {meta['jax']}",
-             f"vmapped, one compiled computation ({dc.n_shards(a.trials)} shards), "
-             f"incl. compilation: {res['vmapped_s']:.2f} s"]
+    lines = [
+        f"{a.trials} trials x 3 estimators x {a.steps} full-batch steps "
+        f"({a.n_per_class * 4} points, h = {a.hidden}) on {meta['device']}, jax {meta['jax']}",
+        f"vmapped, one compiled computation ({dc.n_shards(a.trials)} shards), "
+        f"incl. compilation: {res['vmapped_s']:.2f} s",
+    ]
     if not a.skip_loop:
         res["loop_s"] = time_loop(params, x, t, a.steps)
         res["loop_ratio"] = res["loop_s"] / res["vmapped_s"]
-        lines.append(f"(a) Python loop over trials of the jitted single-trial trainer: "
-                     f"{res['loop_s']:.2f} s  -> vmapped is {res['loop_ratio']:.1f}x faster")
+        lines.append(
+            f"(a) Python loop over trials of the jitted single-trial trainer: "
+            f"{res['loop_s']:.2f} s  -> vmapped is {res['loop_ratio']:.1f}x faster"
+        )
     if not a.skip_torch:
         try:
-            import torch  # noqa: F401
+            import torch
         except ImportError:
             lines.append("(b) PyTorch: not installed (pip install torch==2.13.0); skipped")
         else:
@@ -132,8 +149,10 @@ def main(argv=None) -> dict:
             res["torch_s"] = measured * a.trials / n
             res["torch_ratio"] = res["torch_s"] / res["vmapped_s"]
             scaled = "" if n == a.trials else f" (timed {n} trials: {measured:.2f} s, scaled)"
-            lines.append(f"(b) PyTorch loop (torch {torch.__version__}): {res['torch_s']:.2f} s"
-                         f"{scaled}  -> vmapped is {res['torch_ratio']:.1f}x faster")
+            lines.append(
+                f"(b) PyTorch loop (torch {torch.__version__}): {res['torch_s']:.2f} s"
+                f"{scaled}  -> vmapped is {res['torch_ratio']:.1f}x faster"
+            )
     print("\n".join(lines))
     if a.json:
         with open(a.json, "w") as f:

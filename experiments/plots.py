@@ -9,10 +9,10 @@ import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-import jaxsoftmax as js  # noqa: E402
-from jaxsoftmax import gaussians, mlp  # noqa: E402
+import jaxsoftmax as js
+from jaxsoftmax import gaussians, mlp
 
 
 def _save(fig, path: Path) -> str:
@@ -60,8 +60,11 @@ def eq4_boxplot(results: dict, out: Path, labels: dict) -> str:
     ax.boxplot([est[n]["eq4"] for n in est], showmeans=True)
     ax.set_xticks(range(1, len(est) + 1), [labels.get(n, n) for n in est], fontsize=8)
     ax.set_ylabel("eq. (4) on the test sample")
-    ax.set_title(f"Accuracy of the posterior estimates over {len(next(iter(est.values()))['eq4'])}"
-                 " trials (lower is better)", fontsize=9)
+    ax.set_title(
+        f"Accuracy of the posterior estimates over {len(next(iter(est.values()))['eq4'])}"
+        " trials (lower is better)",
+        fontsize=9,
+    )
     return _save(fig, out / "eq4_boxplot.png")
 
 
@@ -74,8 +77,15 @@ def confusion_heatmaps(results: dict, out: Path, labels: dict) -> str:
         ax.imshow(rates, vmin=0, vmax=1, cmap="Blues")
         for i in range(rates.shape[0]):
             for j in range(rates.shape[1]):
-                ax.text(j, i, f"{rates[i, j]:.3f}", ha="center", va="center", fontsize=7,
-                        color="white" if rates[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{rates[i, j]:.3f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black",
+                )
         ticks = range(rates.shape[0])
         ax.set_xticks(ticks, [str(k + 1) for k in ticks])
         ax.set_yticks(ticks, [str(k + 1) for k in ticks])
@@ -102,8 +112,15 @@ def posterior_plane(results: dict, out: Path, labels: dict) -> str:
     for ax, (title, surface) in zip(axes, panels.items()):
         im = ax.contourf(gx, gy, surface, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
         ax.contour(gx, gy, exact, levels=[0.1, 0.5, 0.9], colors="k", linewidths=0.7)
-        ax.scatter(example["x"][:, 0], example["x"][:, 1], c=example["y"], s=3, cmap="tab10",
-                   vmin=0, vmax=9)
+        ax.scatter(
+            example["x"][:, 0],
+            example["x"][:, 1],
+            c=example["y"],
+            s=3,
+            cmap="tab10",
+            vmin=0,
+            vmax=9,
+        )
         ax.set_title(title, fontsize=8)
         ax.set_xlabel("$x_1$")
     axes[0].set_ylabel("$x_2$")

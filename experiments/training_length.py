@@ -11,14 +11,13 @@ network after each length in ``--lengths``, and evaluates every copy on the test
 
 from __future__ import annotations
 
-import dunne_campbell as dc  # noqa: I001  (sets XLA_FLAGS before jax is imported)
-
 import argparse
 import dataclasses
 import json
 import time
 from pathlib import Path
 
+import dunne_campbell as dc
 import numpy as np
 
 from jaxsoftmax import train
@@ -30,8 +29,11 @@ def paired_by_length(results: dict, lengths) -> list[dict]:
     """The paired comparisons of ``dc.paired_comparisons`` at each length."""
     rows = []
     for r, length in enumerate(lengths):
-        view = {"estimators": {n: {"eq4": e["eq4_by_length"][:, r]}
-                               for n, e in results["estimators"].items()}}
+        view = {
+            "estimators": {
+                n: {"eq4": e["eq4_by_length"][:, r]} for n, e in results["estimators"].items()
+            }
+        }
         for row in dc.paired_comparisons(view):
             rows.append({"steps": length, **row})
     return rows
@@ -60,7 +62,9 @@ def report(config: dc.Config, lengths, results: dict, paired: list[dict], meta: 
         lines.append(
             f"| {length} | "
             + " | ".join(f"{means[n]:.4f} ({summed[n]:.2f})" for n in names)
-            + " | " + " > ".join(dc.LABELS[n].replace(" + ", "+") for n in order) + " |"
+            + " | "
+            + " > ".join(dc.LABELS[n].replace(" + ", "+") for n in order)
+            + " |"
         )
     lines += [
         "",
@@ -78,14 +82,26 @@ def report(config: dc.Config, lengths, results: dict, paired: list[dict], meta: 
             f"{row['a_wins']}/{row['trials']} | {row['mean_diff']:+.4f} | "
             f"{row['wilcoxon_p']:.2g} | {row['sign_test_p']:.2g} |"
         )
-    lines += ["", "## Test error rate by training length", "",
-              "| steps | " + " | ".join(dc.LABELS[n] for n in names) + " |",
-              "|---|" + "---|" * len(names)]
+    lines += [
+        "",
+        "## Test error rate by training length",
+        "",
+        "| steps | " + " | ".join(dc.LABELS[n] for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
     for r, length in enumerate(lengths):
-        lines.append(f"| {length} | " + " | ".join(
-            f"{np.mean(est[n]['error_rate_by_length'][:, r]):.4f}" for n in names) + " |")
-    lines += ["", f"Bayes rule on the same test samples: {results['bayes_error_rate']:.4f}.",
-              "", "Figure: `training_length.png`.", ""]
+        lines.append(
+            f"| {length} | "
+            + " | ".join(f"{np.mean(est[n]['error_rate_by_length'][:, r]):.4f}" for n in names)
+            + " |"
+        )
+    lines += [
+        "",
+        f"Bayes rule on the same test samples: {results['bayes_error_rate']:.4f}.",
+        "",
+        "Figure: `training_length.png`.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -135,9 +151,15 @@ def main(argv=None) -> dict:
     lengths = sorted(set(a.lengths))
     if lengths[0] < 1:
         p.error(f"--lengths must be positive step counts, got {a.lengths}")
-    config = dc.Config(trials=a.trials, n_per_class=a.n_per_class, hidden=a.hidden,
-                       steps=lengths[-1], optimizer=a.optimizer, learning_rate=a.learning_rate,
-                       seed=a.seed)
+    config = dc.Config(
+        trials=a.trials,
+        n_per_class=a.n_per_class,
+        hidden=a.hidden,
+        steps=lengths[-1],
+        optimizer=a.optimizer,
+        learning_rate=a.learning_rate,
+        seed=a.seed,
+    )
     try:
         config.validate()
     except ValueError as err:
@@ -156,8 +178,13 @@ def main(argv=None) -> dict:
     if not a.no_plots:
         figure(lengths, results, out)
     dc.write_atomic(out / "report.md", text)
-    payload = {"config": dataclasses.asdict(config), "lengths": lengths, "meta": meta,
-               "paired": paired, "results": dc.to_json(results)}
+    payload = {
+        "config": dataclasses.asdict(config),
+        "lengths": lengths,
+        "meta": meta,
+        "paired": paired,
+        "results": dc.to_json(results),
+    }
     dc.write_atomic(out / "results.json", json.dumps(payload, indent=1))
     print(text)
     print(f"wrote {out / 'report.md'} and {out / 'results.json'}")

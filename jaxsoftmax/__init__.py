@@ -1,5 +1,9 @@
 """jaxsoftmax: the softmax activation and its pairing with penalty functions, in JAX."""
 
+from . import expfamily as expfamily
+from . import gaussians as gaussians
+from . import mlp as mlp
+from . import train as train
 from .activations import hardmax as hardmax
 from .activations import l1_normalize as l1_normalize
 from .activations import log_softmax as log_softmax
@@ -7,6 +11,19 @@ from .activations import logistic as logistic
 from .activations import logsumexp as logsumexp
 from .activations import softmax as softmax
 from .activations import softmax_jacobian as softmax_jacobian
+from .expfamily import ExponentialFamily as ExponentialFamily
+from .expfamily import LogPriors as LogPriors
+from .expfamily import PriorWeights as PriorWeights
+from .expfamily import affine_logits as affine_logits
+from .expfamily import bayes_confusion_monte_carlo as bayes_confusion_monte_carlo
+from .expfamily import checked_posterior_logits as checked_posterior_logits
+from .expfamily import class_log_densities as class_log_densities
+from .expfamily import gaussian_bayes_posterior as gaussian_bayes_posterior
+from .expfamily import gaussian_bayes_posterior_logits as gaussian_bayes_posterior_logits
+from .expfamily import gaussian_shared_covariance as gaussian_shared_covariance
+from .expfamily import log_posterior as log_posterior
+from .expfamily import posterior as posterior
+from .expfamily import posterior_logits as posterior_logits
 from .pairings import Pairing as Pairing
 from .pairings import autodiff_delta as autodiff_delta
 from .pairings import get_pairing as get_pairing

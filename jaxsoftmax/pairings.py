@@ -37,6 +37,7 @@ module iterate over :func:`list_pairings`.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import types
 from collections.abc import Callable
 
@@ -52,6 +53,7 @@ __all__ = [
     "autodiff_delta",
     "get_pairing",
     "list_pairings",
+    "loss_along",
     "register_pairing",
 ]
 
@@ -67,7 +69,9 @@ class Pairing:
       activation: the activation's name (e.g. ``"softmax"``).
       penalty: the penalty's name (e.g. ``"cross_entropy"``).
       activate: logits ``(..., q)`` → outputs z* ``(..., q)``.
-      loss: ``(logits, targets)`` → ρ per observation ``(...)``, stable from logits.
+      loss: ``(logits, targets, axis=-1)`` → ρ per observation ``(...)``, stable from logits,
+        summed over the class axis ``axis`` (every built-in loss takes it; a user loss without
+        an ``axis`` parameter is called with the class axis last).
       delta: ``(logits, targets)`` → Δ = ∂ρ/∂z ``(..., q)`` in closed form.
       formula: Δ_k in words/LaTeX, for documentation and reports.
       source: where the pairing comes from.
@@ -134,6 +138,17 @@ def list_pairings() -> tuple[Pairing, ...]:
 def registry() -> types.MappingProxyType:
     """A read-only view of the registry, keyed by ``(activation, penalty)``."""
     return types.MappingProxyType(_REGISTRY)
+
+
+def loss_along(pairing: Pairing, logits: jax.Array, targets: jax.Array, axis: int) -> jax.Array:
+    """``pairing.loss`` with the class axis at ``axis``, whether or not the loss takes ``axis``."""
+    try:
+        accepts_axis = "axis" in inspect.signature(pairing.loss).parameters
+    except (TypeError, ValueError):
+        accepts_axis = False
+    if accepts_axis:
+        return pairing.loss(logits, targets, axis=axis)
+    return pairing.loss(jnp.moveaxis(logits, axis, -1), jnp.moveaxis(targets, axis, -1))
 
 
 def autodiff_delta(pairing: Pairing, logits: jax.Array, targets: jax.Array) -> jax.Array:
@@ -227,12 +242,12 @@ def _identity(z: jax.typing.ArrayLike) -> jax.Array:
     return as_float_array(z, "logits")
 
 
-def _l1_least_squares(z, t):
-    return _pen.least_squares(l1_normalize(z), t)
+def _l1_least_squares(z, t, axis=-1):
+    return _pen.least_squares(l1_normalize(z, axis), t, axis)
 
 
-def _l1_cross_entropy(z, t):
-    return _pen.cross_entropy(l1_normalize(z), t)
+def _l1_cross_entropy(z, t, axis=-1):
+    return _pen.cross_entropy(l1_normalize(z, axis), t, axis)
 
 
 _PAPER = "Dunne & Campbell (1997), section 2 and Table 1"

@@ -33,7 +33,7 @@ import optax
 from jax import lax
 
 from . import mlp
-from .pairings import Pairing, get_pairing
+from .pairings import Pairing, get_pairing, loss_along
 
 __all__ = [
     "FitResult",
@@ -115,9 +115,11 @@ def mean_loss(pairing: Pairing, params: mlp.Params, x: jax.Array, t: jax.Array) 
     return jnp.mean(pairing.loss(mlp.apply(params, x), t))
 
 
-def _mean_loss_t(pairing: Pairing, params: mlp.Params, x_t: jax.Array, t: jax.Array):
-    # mean_loss with the inputs laid out (p, N); the transpose back is a layout change for XLA.
-    return jnp.mean(pairing.loss(mlp.apply_samples_last(params, x_t).T, t))
+def _mean_loss_t(pairing: Pairing, params: mlp.Params, x_t: jax.Array, t_t: jax.Array):
+    # mean_loss with the samples along the last axis: inputs (p, N), logits and targets (q, N),
+    # the loss summed over the class axis 0. No transposes inside the loop: measured ~35%
+    # faster per step on CPU than transposing the logits back (experiments/bench_experiment.py).
+    return jnp.mean(loss_along(pairing, mlp.apply_samples_last(params, x_t), t_t, 0))
 
 
 def _as_pairing(p: Pairing | str) -> Pairing:
@@ -198,8 +200,8 @@ def init_state(
 
 def _loss_fns(pairings, x, t):
     # Inside the loop the samples run along the last axis (see mlp.apply_samples_last).
-    x_t = x.T
-    return [lambda p, pr=pr: _mean_loss_t(pr, p, x_t, t) for pr in pairings]
+    x_t, t_t = x.T, t.T
+    return [lambda p, pr=pr: _mean_loss_t(pr, p, x_t, t_t) for pr in pairings]
 
 
 def train_steps(

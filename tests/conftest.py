@@ -22,6 +22,7 @@ def strict_promotion(request):
     with jax.numpy_dtype_promotion("strict"), jax.numpy_rank_promotion("raise"):
         yield
 
+
 settings.register_profile("default", max_examples=25, deadline=None, print_blob=True)
 settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True)
 settings.load_profile("ci" if __import__("os").environ.get("CI") else "default")

@@ -31,13 +31,25 @@ def test_sample_uses_the_covariance():
 
 
 def test_bayes_posterior_is_bayes_rule():
-    problem = gaussians.make_problem(jnp.array([[1.0, 1.0], [-1.0, 0.5], [0.0, -1.0]]),
-                                     jnp.array([[1.0, 0.3], [0.3, 0.7]]), jnp.array([0.5, 0.3, 0.2]))
+    problem = gaussians.make_problem(
+        jnp.array([[1.0, 1.0], [-1.0, 0.5], [0.0, -1.0]]),
+        jnp.array([[1.0, 0.3], [0.3, 0.7]]),
+        jnp.array([0.5, 0.3, 0.2]),
+    )
     x = jax.random.normal(jax.random.key(2), (50, 2))
-    dens = np.stack([stats.multivariate_normal(np.asarray(m), np.asarray(problem.cov)).pdf(x)
-                     for m in problem.means], -1) * np.asarray(problem.priors)
-    np.testing.assert_allclose(gaussians.bayes_posterior(problem, x),
-                               dens / dens.sum(-1, keepdims=True), rtol=1e-4, atol=1e-6)
+    dens = np.stack(
+        [
+            stats.multivariate_normal(np.asarray(m), np.asarray(problem.cov)).pdf(x)
+            for m in problem.means
+        ],
+        -1,
+    ) * np.asarray(problem.priors)
+    np.testing.assert_allclose(
+        gaussians.bayes_posterior(problem, x),
+        dens / dens.sum(-1, keepdims=True),
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_posterior_error_by_hand():
@@ -45,8 +57,9 @@ def test_posterior_error_by_hand():
     exact = jnp.array([[[1.0, 0.0], [1.0, 0.0]]])
     # Squared differences: point 1: 0.25 + 0.25 = 0.5, point 2: 0. Mean 0.25, sum 0.5.
     np.testing.assert_allclose(gaussians.posterior_error(estimate, exact), [0.5])
-    np.testing.assert_allclose(gaussians.posterior_error(estimate, exact, summed=True),
-                               [np.sqrt(0.5)])
+    np.testing.assert_allclose(
+        gaussians.posterior_error(estimate, exact, summed=True), [np.sqrt(0.5)]
+    )
     worst = gaussians.posterior_error(jnp.array([[[0.0, 1.0]]]), jnp.array([[[1.0, 0.0]]]))
     np.testing.assert_allclose(worst, [np.sqrt(2.0)])  # the largest eq. (4) can be
     with pytest.raises(ValueError, match=r"must both be \(\.\.\., N, K\)"):
@@ -63,8 +76,14 @@ def test_confusion_rates_rows_are_true_classes():
 
 
 def test_table_3_to_four_decimals():
-    paper = np.array([[0.7079, 0.1335, 0.1335, 0.0252], [0.1335, 0.7079, 0.0252, 0.1335],
-                      [0.1335, 0.0252, 0.7079, 0.1335], [0.0252, 0.1335, 0.1335, 0.7079]])
+    paper = np.array(
+        [
+            [0.7079, 0.1335, 0.1335, 0.0252],
+            [0.1335, 0.7079, 0.0252, 0.1335],
+            [0.1335, 0.0252, 0.7079, 0.1335],
+            [0.0252, 0.1335, 0.1335, 0.7079],
+        ]
+    )
     np.testing.assert_array_equal(np.round(gaussians.analytic_paper_rates(), 4), paper)
     # And from the model itself: the Bayes rule's empirical rates on a large sample.
     problem = gaussians.paper_problem()

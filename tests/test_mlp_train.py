@@ -41,8 +41,9 @@ def test_apply_matches_the_papers_formula_and_layouts_agree():
     xa = jnp.concatenate([jnp.ones((7, 1)), x], axis=1)
     ya = jnp.concatenate([jnp.ones((7, 1)), jax.nn.sigmoid(xa @ omega.T)], axis=1)
     np.testing.assert_allclose(mlp.apply(params, x), ya @ upsilon.T, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(mlp.apply_samples_last(params, x.T).T, mlp.apply(params, x),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        mlp.apply_samples_last(params, x.T).T, mlp.apply(params, x), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_apply_vmaps_over_trials_and_is_pure():
@@ -109,11 +110,17 @@ def test_chunked_training_equals_one_shot_and_vmaps_over_trials():
         state = train.init_state((p, p), record_at=(20, 60))
         losses = []
         for _ in range(3):
-            state, loss, val = train.train_steps(state, x, t, pairings=PAPER[1:], steps=20)
+            state, loss, _val = train.train_steps(state, x, t, pairings=PAPER[1:], steps=20)
             losses.append(loss)
         losses = jnp.concatenate(losses, -1)
-        return train.finish(state, x, t, pairings=PAPER[1:], losses=losses,
-                            val_losses=jnp.full_like(losses, jnp.nan))
+        return train.finish(
+            state,
+            x,
+            t,
+            pairings=PAPER[1:],
+            losses=losses,
+            val_losses=jnp.full_like(losses, jnp.nan),
+        )
 
     a = jax.jit(jax.vmap(one_shot))(params, xs, ts)
     b = jax.jit(jax.vmap(chunked))(params, xs, ts)
@@ -121,8 +128,9 @@ def test_chunked_training_equals_one_shot_and_vmaps_over_trials():
         jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, rtol=1e-5, atol=1e-6), fa, fb)
         assert fa.losses.shape == (3, 60)
         # The snapshot after step 60 is the final parameters.
-        jax.tree.map(lambda s, p: np.testing.assert_allclose(s[:, 1], p, rtol=1e-6),
-                     fa.snapshots, fa.params)
+        jax.tree.map(
+            lambda s, p: np.testing.assert_allclose(s[:, 1], p, rtol=1e-6), fa.snapshots, fa.params
+        )
 
 
 def test_early_stopping_returns_the_best_validation_parameters():
@@ -130,8 +138,11 @@ def test_early_stopping_returns_the_best_validation_parameters():
     x_val, y_val = gaussians.sample(jax.random.key(14), problem, 50)
     t_val = jax.nn.one_hot(y_val, 4)
     params = mlp.init(jax.random.key(15), 2, 8, 4)
-    fit = jax.jit(lambda p: train.fit(p, x, t, pairing="softmax/cross_entropy", steps=300,
-                                      x_val=x_val, t_val=t_val))(params)
+    fit = jax.jit(
+        lambda p: train.fit(
+            p, x, t, pairing="softmax/cross_entropy", steps=300, x_val=x_val, t_val=t_val
+        )
+    )(params)
     assert np.isfinite(fit.val_losses).all()
     best = int(fit.best_step)
     pairing = js.get_pairing("softmax/cross_entropy")

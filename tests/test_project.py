@@ -50,8 +50,21 @@ def test_readme_python_examples_run():
     [
         ("demo.py", ["--q", "3"]),
         ("bench_primitives.py", ["--rows", "64", "--cols", "128", "--repeats", "2"]),
-        ("bench_experiment.py", ["--trials", "2", "--steps", "5", "--hidden", "3",
-                                 "--n-per-class", "5", "--torch-trials", "1"]),
+        (
+            "bench_experiment.py",
+            [
+                "--trials",
+                "2",
+                "--steps",
+                "5",
+                "--hidden",
+                "3",
+                "--n-per-class",
+                "5",
+                "--torch-trials",
+                "1",
+            ],
+        ),
         ("bench_derivations.py", []),
     ],
 )
