@@ -108,7 +108,9 @@ def posterior_plane(results: dict, out: Path, labels: dict) -> str:
     for name, params in example["params"].items():
         estimate = js.get_pairing(name).activate(mlp.apply(params, points))
         panels[labels.get(name, name)] = np.asarray(estimate)[:, 0].reshape(gx.shape)
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.4), sharey=True)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(3.2 * len(panels) + 1, 3.9), sharey=True, layout="constrained"
+    )
     for ax, (title, surface) in zip(axes, panels.items()):
         im = ax.contourf(gx, gy, surface, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
         ax.contour(gx, gy, exact, levels=[0.1, 0.5, 0.9], colors="k", linewidths=0.7)
@@ -123,8 +125,13 @@ def posterior_plane(results: dict, out: Path, labels: dict) -> str:
         )
         ax.set_title(title, fontsize=8)
         ax.set_xlabel("$x_1$")
+        ax.set_xlim(grid[0], grid[-1])
+        ax.set_ylim(grid[0], grid[-1])
+        ax.set_aspect("equal")
     axes[0].set_ylabel("$x_2$")
-    fig.colorbar(im, ax=axes, shrink=0.8, label=r"$\hat P(C_1 \mid x)$")
+    fig.colorbar(
+        im, ax=axes, shrink=0.8, label=r"$\hat P(C_1 \mid x)$ (black: exact 0.1, 0.5, 0.9)"
+    )
     path = out / "posterior_plane.png"
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=110)
