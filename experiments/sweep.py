@@ -163,19 +163,22 @@ def run_sweep(
     chunk_size: int | None = None,
     process: tuple[int, int] = (0, 1),
     pause: float = 0.0,
+    devices=None,
     log=print,
 ) -> dict:
     """Computes the chunks missing from ``folder`` (this process's share of them), writing
-    each at once. Returns ``{"computed", "chunks", "seconds", "interrupted", "complete"}``."""
+    each at once, sharded over ``devices`` (default: every local device). Returns
+    ``{"computed", "chunks", "seconds", "interrupted", "complete", "devices"}``."""
     folder = Path(folder)
     prepare_folder(config, folder)
-    n_dev = jax.local_device_count()
+    devices = jax.local_devices() if devices is None else list(devices)
+    n_dev = len(devices)
     size = chunk_size or auto_chunk_size(config, n_dev)
     done = done_units(folder)
     chunks = sw.plan_chunks(config, chunk_size=size, n_devices=n_dev, done=done)
     mine = chunks[process[0] :: process[1]]
     units = sum(len(c.units) for c in mine)
-    dev = jax.local_devices()[0]
+    dev = devices[0]
     log(
         f"sweep {config.name!r}: {len(config.cells)} cells x {config.trials} trials = "
         f"{config.n_trainings} trainings x {len(config.pairings)} pairings; "
@@ -188,7 +191,7 @@ def run_sweep(
     with stop_between_chunks() as flag:
         for chunk in mine:
             t0 = time.perf_counter()
-            out = sweep_run.run_chunk(config, chunk)
+            out = sweep_run.run_chunk(config, chunk, devices)
             text = "".join(json.dumps(r) + "\n" for r in to_records(config, chunk, out))
             dc.write_atomic(folder / "chunks" / f"{chunk.name}.jsonl", text)
             entry = {
@@ -244,6 +247,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0,
         help="(cell, trial) trainings per chunk (default: 256 per device, less if memory-bound)",
     )
+    p.add_argument(
+        "--devices", type=int, default=0, help="use the first N local devices (default: all)"
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument(
         "--pause",
@@ -274,12 +280,17 @@ def main(argv=None) -> int:
     if args.chunk_size < 0:
         print("error: --chunk-size must be positive", file=sys.stderr)
         return 2
+    devices = jax.local_devices()
+    if not 0 <= args.devices <= len(devices):
+        print(f"error: --devices must lie in 1 … {len(devices)}", file=sys.stderr)
+        return 2
+    devices = devices[: args.devices or None]
     folder = Path(args.out or f"results/sweeps/{config.name}")
     if args.dry_run:
         chunks = sw.plan_chunks(
             config,
-            chunk_size=args.chunk_size or auto_chunk_size(config, jax.local_device_count()),
-            n_devices=jax.local_device_count(),
+            chunk_size=args.chunk_size or auto_chunk_size(config, len(devices)),
+            n_devices=len(devices),
         )
         print(json.dumps(config.raw, indent=1))
         print(f"{len(config.cells)} cells, {config.n_trainings} trainings, {len(chunks)} chunks")
@@ -296,6 +307,7 @@ def main(argv=None) -> int:
                 chunk_size=args.chunk_size or None,
                 process=process,
                 pause=args.pause,
+                devices=devices,
             )
         except FolderMismatch as err:
             print(f"error: {err}", file=sys.stderr)
