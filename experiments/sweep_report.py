@@ -99,7 +99,13 @@ def summarise(config: sw.SweepConfig, records: list[dict]) -> dict:
             (row,) = dc.paired_comparisons(view)
             row["a_win_fraction"] = row["a_wins"] / row["trials"]
             paired.append({"cell": cell.index, **row})
-    return {"cells": rows, "paired": paired, "n_records": len(records)}
+    grad = {}
+    for name in config.pairings:
+        g = [r["grad_norm"] for r in records if r["pairing"] == name and r.get("grad_norm")]
+        g = [x for x in g if math.isfinite(x)]
+        if g:
+            grad[name] = {"median": float(np.median(g)), "max": float(np.max(g))}
+    return {"cells": rows, "paired": paired, "grad_norm": grad, "n_records": len(records)}
 
 
 def varied_keys(config: sw.SweepConfig) -> list[str]:
@@ -129,15 +135,19 @@ def markdown(config: sw.SweepConfig, summary: dict, meta: dict, figures: list[st
         f"Records: {summary['n_records']} of {config.n_trainings * len(config.pairings)}. "
         + meta.get("run_line", ""),
         "",
-        "## Non-finite results (NaN/inf eq. (4) or error rate), by pairing",
+        "## Non-finite results (NaN/inf eq. (4) or error rate) and convergence, by pairing",
         "",
-        "| pairing | non-finite trials | of |",
-        "|---|---|---|",
+        "| pairing | non-finite trials | of | median ‖∇ loss‖ at the end | max |",
+        "|---|---|---|---|---|",
     ]
     for name in config.pairings:
         rows = [r for r in summary["cells"] if r["pairing"] == name]
         bad = sum(r["nonfinite"] for r in rows)
-        lines.append(f"| {name} | {bad} | {sum(r['trials'] for r in rows)} |")
+        g = summary["grad_norm"].get(name, {})
+        lines.append(
+            f"| {name} | {bad} | {sum(r['trials'] for r in rows)} "
+            f"| {g.get('median', float('nan')):.2e} | {g.get('max', float('nan')):.2e} |"
+        )
     lines += [
         "",
         "## Per cell: mean [95% CI] and variance over trials (finite results only)",
@@ -170,7 +180,9 @@ def markdown(config: sw.SweepConfig, summary: dict, meta: dict, figures: list[st
         "",
         "## Paired comparisons of eq. (4) on the same data (A wins: lower eq. (4))",
         "",
-        "| " + " | ".join([*varied, "A", "B", "trials", "A wins", "mean A − B", "Wilcoxon p"]),
+        "| "
+        + " | ".join([*varied, "A", "B", "trials", "A wins", "mean A − B", "Wilcoxon p"])
+        + " |",
         "|" + "---|" * (len(varied) + 6),
     ]
     for p in summary["paired"]:
