@@ -15,8 +15,10 @@ import jaxsoftmax as js
 from jaxsoftmax import gaussians, mlp
 
 
-def _save(fig, path: Path) -> str:
-    fig.tight_layout()
+def save(fig, path: Path, *, tight: bool = True) -> str:
+    """Writes ``fig`` to ``path`` atomically (a temporary file, then a rename); closes it."""
+    if tight:
+        fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
     fig.savefig(tmp, dpi=110)
     plt.close(fig)
@@ -50,7 +52,7 @@ def penalty_surfaces(out: Path) -> list[str]:
         ax.set_ylabel("$t$")
         ax.set_zlabel(r"$\rho$")
         ax.set_title(title, fontsize=9)
-        names.append(_save(fig, out / name))
+        names.append(save(fig, out / name))
     return names
 
 
@@ -65,7 +67,7 @@ def eq4_boxplot(results: dict, out: Path, labels: dict) -> str:
         " trials (lower is better)",
         fontsize=9,
     )
-    return _save(fig, out / "eq4_boxplot.png")
+    return save(fig, out / "eq4_boxplot.png")
 
 
 def confusion_heatmaps(results: dict, out: Path, labels: dict) -> str:
@@ -92,7 +94,7 @@ def confusion_heatmaps(results: dict, out: Path, labels: dict) -> str:
         ax.set_xlabel("ascribed class")
         ax.set_ylabel("true class")
         ax.set_title(title, fontsize=8)
-    return _save(fig, out / "confusion_heatmaps.png")
+    return save(fig, out / "confusion_heatmaps.png")
 
 
 def posterior_plane(results: dict, out: Path, labels: dict) -> str:
@@ -132,12 +134,7 @@ def posterior_plane(results: dict, out: Path, labels: dict) -> str:
     fig.colorbar(
         im, ax=axes, shrink=0.8, label=r"$\hat P(C_1 \mid x)$ (black: exact 0.1, 0.5, 0.9)"
     )
-    path = out / "posterior_plane.png"
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path.name
+    return save(fig, out / "posterior_plane.png", tight=False)  # constrained layout
 
 
 def dunne_campbell_figures(results: dict, out: Path, *, labels: dict) -> list[str]:

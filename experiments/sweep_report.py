@@ -257,7 +257,7 @@ def figures(config: sw.SweepConfig, summary: dict, out: Path) -> list[str]:
                 ax.set_title(title or f"{config.trials} trials per point, 95% CI bands", fontsize=8)
                 ax.grid(alpha=0.3)
             axes[0][0].legend(fontsize=7)
-            names.append(plots._save(fig, out / f"{metric}_vs_{key}.png"))
+            names.append(plots.save(fig, out / f"{metric}_vs_{key}.png"))
     return names
 
 

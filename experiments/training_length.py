@@ -106,10 +106,8 @@ def report(config: dc.Config, lengths, results: dict, paired: list[dict], meta: 
 
 
 def figure(lengths, results: dict, out: Path) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import plots  # experiments/plots.py: sets the Agg backend
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for name, e in results["estimators"].items():
@@ -126,13 +124,7 @@ def figure(lengths, results: dict, out: Path) -> str:
         ax.set_xscale("log")
         ax.set_xlabel("full-batch training steps")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = out / "training_length.png"
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(path)
-    return path.name
+    return plots.save(fig, out / "training_length.png")
 
 
 def main(argv=None) -> dict:
