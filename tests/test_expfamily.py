@@ -831,3 +831,15 @@ def test_monte_carlo_rates_for_a_discrete_family_with_ties():
         jax.random.key(0), ef.bernoulli(), p[:1].repeat(2, 0), None, n_per_class=50_000
     )
     np.testing.assert_allclose(est.rates, 0.5)
+
+
+def test_an_incomplete_family_is_refused_at_construction():
+    # ExponentialFamily is abstract: a subclass that misses part of (T, θ, θ⁻¹, b, c) cannot be
+    # made, so the error comes when the family is defined and used, not deep inside a jit.
+    @dataclasses.dataclass(frozen=True, eq=False)
+    class OnlyT(ef.ExponentialFamily):
+        def sufficient_statistic(self, x):
+            return x
+
+    with pytest.raises(TypeError, match="abstract methods log_base_measure, log_partition"):
+        OnlyT()

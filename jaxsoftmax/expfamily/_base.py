@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import functools
 import math
@@ -49,7 +50,7 @@ def _unflatten_family(cls, aux, children):
     return obj
 
 
-class ExponentialFamily:
+class ExponentialFamily(abc.ABC):
     r"""One exponential family with a common scale ψ (the paper's section 3).
 
     .. math::
@@ -77,25 +78,25 @@ class ExponentialFamily:
         """
         return tuple(param_shape)
 
+    @abc.abstractmethod
     def sufficient_statistic(self, x: jax.Array) -> jax.Array:
         """T(x) for one observation x of shape E."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def natural_parameters(self, params: jax.Array) -> jax.Array:
         """θ from one class's usual parameters (the shape of T(x))."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def mean_parameters(self, theta: jax.Array) -> jax.Array:
         """The usual parameters from θ: the inverse of :meth:`natural_parameters`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def log_partition(self, theta: jax.Array) -> jax.Array:
         """b(θ) for one class, a scalar."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def log_base_measure(self, x: jax.Array) -> jax.Array:
         """c(x, ψ) for one observation, a scalar. It cancels from the posterior."""
-        raise NotImplementedError
 
     def dispersion(self) -> jax.Array | float:
         """a(ψ), a positive scalar shared by every class (default 1)."""
