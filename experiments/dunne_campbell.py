@@ -282,8 +282,9 @@ def run(config: Config, *, estimators=ESTIMATORS, progress=None, record_at=()) -
         if progress is not None:
             jax.block_until_ready(state.step)
             progress((i + 1) * chunk)
-    losses = jnp.concatenate(losses, axis=-1)
-    vals = jnp.concatenate(vals, axis=-1)
+    # Joined on the host: an eager jnp.concatenate would compile a program of its own.
+    losses = np.concatenate(jax.device_get(losses), axis=-1)
+    vals = np.concatenate(jax.device_get(vals), axis=-1)
     # (trials, E, steps) -> per estimator (trials, steps), as FitResult expects under vmap.
     per_estimator, bayes = jax.jit(jax.vmap(evaluate))(state, data, losses, vals)
     per_estimator, bayes = jax.device_get((per_estimator, bayes))
@@ -299,7 +300,7 @@ def run(config: Config, *, estimators=ESTIMATORS, progress=None, record_at=()) -
     out["bayes_rates_empirical"] = bayes["rates"].mean(0)
     out["bayes_error_rate"] = float(bayes["error_rate"].mean())
     out["bayes_rates_analytic"] = gaussians.analytic_paper_rates()
-    x, y = jax.device_get((data["x"][0], data["y"][0]))
+    x, y = (a[0] for a in jax.device_get((data["x"], data["y"])))
     out["example"] = {  # one trial's data and networks, for the posterior-plane figure
         "x": x,
         "y": y,

@@ -103,3 +103,11 @@ def test_make_problem_bad_input():
         gaussians.make_problem(jnp.zeros((2, 2)), priors=jnp.array([0.5, 0.6]))
     with pytest.raises(ValueError, match="n_per_class must be a positive int"):
         gaussians.sample(jax.random.key(0), gaussians.paper_problem(), 0)
+
+
+def test_paper_problem_is_the_validated_problem():
+    # paper_problem skips make_problem's eager checks (speed); it must be the same problem.
+    checked = gaussians.make_problem(jnp.asarray(gaussians.PAPER_MEANS))
+    for a, b in zip(gaussians.paper_problem(), checked):
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
