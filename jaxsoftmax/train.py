@@ -10,7 +10,8 @@ optimiser nor the training length. Here both are explicit:
   gradient descent would need a learning rate tuned per pairing to be a fair comparison.
 * **Protocol.** A fixed number of steps; optionally early stopping on an independent
   validation sample (the parameters with the lowest validation loss seen are returned: a
-  fixed-length loop, so it stays vmappable); optionally decoupled weight decay.
+  fixed-length loop, so it stays vmappable); optionally decoupled weight decay, exactly as
+  ``optax.adamw`` applies it (:func:`make_optimizer`).
 
 The loss is the pairing's penalty averaged over the observations (the paper's Σ_n divided by
 N, which rescales the gradient only). :func:`fit` trains one network; :func:`fit_many` trains
@@ -23,6 +24,7 @@ is large.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -36,6 +38,7 @@ from . import mlp
 from .pairings import Pairing, get_pairing, loss_along
 
 __all__ = [
+    "OPTIMIZERS",
     "FitResult",
     "TrainState",
     "check_convergence",
@@ -51,43 +54,77 @@ __all__ = [
 DEFAULT_OPTIMIZER = "adam"
 DEFAULT_LEARNING_RATE = 0.05
 
-_OPTIMIZERS = {
-    "adam": optax.adam,
-    "adamw": optax.adamw,
-    "sgd": optax.sgd,
-    "momentum": lambda learning_rate, **kw: optax.sgd(learning_rate, momentum=0.9, **kw),
-    "nesterov": lambda learning_rate, **kw: optax.sgd(
-        learning_rate, momentum=0.9, nesterov=True, **kw
-    ),
-    "rmsprop": optax.rmsprop,
-    "adagrad": optax.adagrad,
-    "lion": optax.lion,
+# The direction of each optimiser: its optax chain without the learning rate. Every optimiser
+# is chain(direction, [decoupled decay], scale_by_learning_rate), the shape of optax.adamw.
+OPTIMIZERS = {
+    "adam": lambda: optax.scale_by_adam(),
+    "adamw": lambda: optax.scale_by_adam(),
+    "sgd": lambda: optax.identity(),
+    "momentum": lambda: optax.trace(decay=0.9),
+    "nesterov": lambda: optax.trace(decay=0.9, nesterov=True),
+    "rmsprop": lambda: optax.scale_by_rms(),
+    "adagrad": lambda: optax.scale_by_rss(initial_accumulator_value=0.1, eps=1e-7),
+    "lion": lambda: optax.scale_by_lion(),
 }
+"""Optimiser name → its direction (an optax transformation without the learning rate)."""
+
+
+def _concrete(value) -> float | None:
+    """A Python float for a concrete scalar, ``None`` for a traced one."""
+    if isinstance(value, jax.core.Tracer):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {value!r}") from None
 
 
 def make_optimizer(
     name: str = DEFAULT_OPTIMIZER,
-    learning_rate: float = DEFAULT_LEARNING_RATE,
+    learning_rate: float | jax.Array = DEFAULT_LEARNING_RATE,
     *,
-    weight_decay: float = 0.0,
-    **kwargs,
+    weight_decay: float | jax.Array = 0.0,
 ) -> optax.GradientTransformation:
-    """An optax optimiser by name (``adam``, ``adamw``, ``sgd``, ``momentum``, ``nesterov``,
-    ``rmsprop``, ``adagrad``, ``lion``), with optional decoupled weight decay.
+    r"""An optax optimiser by name, with decoupled weight decay.
 
-    Raises ``ValueError`` for an unknown name or a non-positive learning rate.
+    Every optimiser is ``optax.chain(direction, add_decayed_weights(weight_decay),
+    scale_by_learning_rate(learning_rate))``: the decay λθ is added to the optimiser's
+    direction *after* its moment normalisation and scaled by the learning rate with it,
+
+    .. math:: \theta \leftarrow \theta - \eta\,(d(g) + \lambda\,\theta),
+
+    which is exactly what ``optax.adamw`` does (Loshchilov & Hutter, *Decoupled Weight Decay
+    Regularization*, 2019), for every optimiser, not an L2 term coupled through Adam's
+    moments. With ``weight_decay=0`` (a Python number) the decay step is left out, so the
+    optimiser is bitwise ``optax.adam(learning_rate)`` etc. ``"adamw"`` is Adam with this decay
+    (it has no hidden default decay of its own: ``optax.adamw``'s 1e-4 is *not* applied).
+
+    Names: ``adam``, ``adamw``, ``sgd``, ``momentum`` (0.9), ``nesterov`` (0.9), ``rmsprop``,
+    ``adagrad``, ``lion`` (:data:`OPTIMIZERS`); optax's default hyperparameters otherwise.
+
+    Args:
+      name: the optimiser.
+      learning_rate: a positive finite number, or a traced scalar (a sweep's array value).
+      weight_decay: a non-negative finite number, or a traced scalar.
+
+    Raises:
+      ValueError: an unknown name, or a concrete learning rate that is not a finite number
+        > 0, or a concrete weight decay that is not a finite number >= 0 (NaN and inf are
+        refused: they would train to NaN silently).
     """
-    if name not in _OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(sorted(_OPTIMIZERS))}")
-    if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
-    if not isinstance(weight_decay, (int, float)) or weight_decay < 0:
-        raise ValueError(f"weight_decay must be a non-negative number, got {weight_decay!r}")
-    opt = _OPTIMIZERS[name](learning_rate, **kwargs)
-    if weight_decay:
-        # Decoupled decay (Loshchilov & Hutter): shrink the parameters, then take the step.
-        opt = optax.chain(optax.add_decayed_weights(weight_decay), opt)
-    return opt
+    if not isinstance(name, str) or name not in OPTIMIZERS:
+        raise ValueError(f"optimizer: unknown name {name!r}; known: {', '.join(OPTIMIZERS)}")
+    lr = _concrete(learning_rate)
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"learning_rate: expected a finite number > 0, got {learning_rate!r}")
+    wd = _concrete(weight_decay)
+    if wd is not None and not (math.isfinite(wd) and wd >= 0):
+        raise ValueError(f"weight_decay: expected a finite number >= 0, got {weight_decay!r}")
+    parts = [OPTIMIZERS[name]()]
+    if wd is None or wd > 0:
+        parts.append(optax.add_decayed_weights(weight_decay))
+    parts.append(optax.scale_by_learning_rate(learning_rate))
+    return optax.chain(*parts)
 
 
 class FitResult(NamedTuple):

@@ -1,0 +1,5 @@
+"""``python -m jaxsoftmax …``: the same as the ``jaxsoftmax`` command."""
+
+from jaxsoftmax.cli import entry
+
+entry()

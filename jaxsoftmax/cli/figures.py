@@ -1,0 +1,162 @@
+"""Figures (matplotlib, PNG, written through :mod:`jaxsoftmax.io`). Needs the ``plot`` extra."""
+
+from __future__ import annotations
+
+import io as _io
+from pathlib import Path
+
+import numpy as np
+
+from .. import config as C
+from .. import io, paper
+
+__all__ = ["reproduction_figures", "save"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save(fig, path: Path, *, tight: bool = True) -> str:
+    """Writes ``fig`` to ``path`` atomically (mode 0644); closes it; returns the file name."""
+    plt = _plt()
+    if tight:
+        fig.tight_layout()
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    io.write_bytes(path, buf.getvalue())
+    return Path(path).name
+
+
+def penalty_surfaces(out: Path) -> list[str]:
+    """The paper's Figures 1 and 2: t log(t/z) and ½(t − z)² over [0, 1]², computed with the
+    library's penalties (the minimum −1/e at (z*, t) = (1, 1/e) is marked on Figure 1)."""
+    import jaxsoftmax as js
+
+    plt = _plt()
+    grid = np.linspace(0.001, 1.0, 80)
+    z, t = np.meshgrid(grid, np.linspace(0.0, 1.0, 80), indexing="xy")
+    surfaces = {
+        "fig1_cross_entropy.png": (
+            np.asarray(js.cross_entropy(z[..., None], t[..., None])),
+            r"Figure 1: $\rho = t\log(t/z^*)$; minimum $-e^{-1}$ at $(1, e^{-1})$",
+        ),
+        "fig2_least_squares.png": (
+            np.asarray(js.least_squares(z[..., None], t[..., None])),
+            r"Figure 2: $\rho = \frac{1}{2}(t - z^*)^2$; minimum 0 on $z^* = t$",
+        ),
+    }
+    names = []
+    for name, (rho, title) in surfaces.items():
+        fig = plt.figure(figsize=(5.5, 4.5))
+        ax = fig.add_subplot(projection="3d")
+        ax.plot_surface(z, t, rho, cmap="viridis", linewidth=0, antialiased=True)
+        if name.startswith("fig1"):
+            ax.scatter([1.0], [np.exp(-1)], [-np.exp(-1)], color="red", s=30)
+        ax.set_xlabel("$z^*$")
+        ax.set_ylabel("$t$")
+        ax.set_zlabel(r"$\rho$")
+        ax.set_title(title, fontsize=9)
+        names.append(save(fig, out / name))
+    return names
+
+
+def eq4_figure(results: dict, out: Path) -> str:
+    """Box plots of eq. (4), summed form (the paper's scale), with the paper's Table 2 means
+    marked on the same axis."""
+    plt = _plt()
+    per = results["per_trial"]
+    names = list(per)
+    fig, ax = plt.subplots(figsize=(6.8, 4.0))
+    ax.boxplot([np.asarray(per[n]["eq4_summed"]) for n in names], showmeans=True)
+    ax.set_xticks(range(1, len(names) + 1), [paper.label(n) for n in names], fontsize=8)
+    xs = [i + 1 for i, n in enumerate(names) if n in paper.TABLE2]
+    ys = [paper.TABLE2[n][0] for n in names if n in paper.TABLE2]
+    if xs:
+        ax.scatter(xs, ys, marker="D", color="crimson", zorder=3, label="the paper's mean (Table 2)")
+        ax.legend(fontsize=8, loc="upper right")
+    ax.set_ylabel("eq. (4), summed over the test points")
+    trials = len(np.asarray(per[names[0]]["eq4"]))
+    ax.set_title(f"Posterior error over {trials} trials (lower is better)", fontsize=9)
+    return save(fig, out / "eq4_boxplot.png")
+
+
+def confusion_heatmaps(summary: dict, out: Path) -> str:
+    plt = _plt()
+    tables = {"Bayes rule (empirical)": summary["bayes_rates_empirical"]}
+    names = sorted(summary["rates"], key=lambda n: paper.TABLE_NUMBER.get(n, 99))
+    tables.update({paper.label(n): summary["rates"][n] for n in names})
+    fig, axes = plt.subplots(1, len(tables), figsize=(3.2 * len(tables), 3.2), squeeze=False)
+    for ax, (title, rates) in zip(axes[0], tables.items()):
+        rates = np.asarray(rates)
+        ax.imshow(rates, vmin=0, vmax=1, cmap="Blues")
+        for i in range(rates.shape[0]):
+            for j in range(rates.shape[1]):
+                ax.text(j, i, f"{rates[i, j]:.3f}", ha="center", va="center", fontsize=7,
+                        color="white" if rates[i, j] > 0.5 else "black")
+        ticks = range(rates.shape[0])
+        ax.set_xticks(ticks, [str(k + 1) for k in ticks])
+        ax.set_yticks(ticks, [str(k + 1) for k in ticks])
+        ax.set_xlabel("ascribed class")
+        ax.set_ylabel("true class")
+        ax.set_title(title, fontsize=8)
+    return save(fig, out / "confusion_heatmaps.png")
+
+
+def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
+    """P̂(C_1 | x) of each estimator on trial 0 over the input plane, the exact posterior's
+    contours overlaid, and the training sample with a class legend."""
+    import jax.numpy as jnp
+
+    import jaxsoftmax as js
+    from jaxsoftmax import experiment, mlp
+
+    plt = _plt()
+    example = results["example"]
+    spec, hyper = experiment.spec_of(config), experiment.hyper_of(config)
+    grid = np.linspace(-3.5, 3.5, 141)
+    gx, gy = np.meshgrid(grid, grid)
+    points = jnp.asarray(np.stack([gx, gy], -1).reshape(-1, 2), jnp.float32)
+    prob = experiment.problem(spec, hyper)
+    exact = np.asarray(js.gaussians.bayes_posterior(prob, points))[:, 0].reshape(gx.shape)
+    panels = {"Bayes posterior (exact)": exact}
+    for name, params in example["params"].items():
+        estimate = js.get_pairing(name).activate(mlp.apply(params, points))
+        panels[paper.label(name)] = np.asarray(estimate)[:, 0].reshape(gx.shape)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 1, 4.3), sharey=True,
+                             layout="constrained", squeeze=False)
+    markers = "o^sDvP*X"
+    for ax, (title, surface) in zip(axes[0], panels.items()):
+        im = ax.contourf(gx, gy, surface, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
+        ax.contour(gx, gy, exact, levels=[0.1, 0.5, 0.9], colors="k", linewidths=0.7)
+        x, y = np.asarray(example["x"]), np.asarray(example["y"])
+        for k in range(config.problem.n_classes):
+            ax.scatter(x[y == k, 0], x[y == k, 1], s=5, marker=markers[k % len(markers)],
+                       color=f"C{k}", label=f"class {k + 1}", edgecolors="none")
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("$x_1$")
+        ax.set_xlim(grid[0], grid[-1])
+        ax.set_ylim(grid[0], grid[-1])
+        ax.set_aspect("equal")
+    axes[0][0].set_ylabel("$x_2$")
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center",
+               ncols=config.problem.n_classes, fontsize=8, markerscale=2)
+    fig.colorbar(im, ax=axes[0], shrink=0.8,
+                 label=r"$\hat P(C_1 \mid x)$ (black: exact 0.1, 0.5, 0.9)")
+    return save(fig, out / "posterior_plane.png", tight=False)
+
+
+def reproduction_figures(config: C.Config, results: dict, summary: dict, out: Path) -> list[str]:
+    out = Path(out)
+    return [
+        eq4_figure(results, out),
+        confusion_heatmaps(summary, out),
+        posterior_plane(config, results, out),
+        *penalty_surfaces(out),
+    ]

@@ -1,0 +1,411 @@
+r"""The Dunne & Campbell (1997, section 4.1) trial as one pure function, and its batched driver.
+
+One *trial*: independent training, test (and validation) samples from K Gaussian classes; one
+initial weight draw shared by every estimator; each estimator (an activation × penalty
+pairing) trained on the same data from the same start (:func:`jaxsoftmax.train.train_steps`,
+all estimators in one ``lax.scan``); then, on the test sample, the paper's eq. (4) against
+the exact Bayes posterior (:func:`jaxsoftmax.gaussians.posterior_error`, as printed and
+summed), the class-conditional rates of Tables 3–6 and the error rate, for each estimator
+and for the Bayes rule itself.
+
+Everything the reproduction, the training-length study, the sweeps and the tests compute
+comes from :func:`setup`, :func:`advance` and :func:`evaluate` (:func:`trial` is the three in
+one), batched by :func:`run_units`; nothing else in the project builds a trial.
+
+**Static and array-valued settings.** :class:`Spec` holds what fixes the compiled program
+(shapes, the optimiser, the number of steps, the estimators); :class:`Hyper` holds what may
+differ between the units of one batch, as arrays: separation, covariance, learning rate and
+weight decay (:data:`jaxsoftmax.config.ARRAY_KEYS`). So one program serves every cell of a
+sweep that differs only in those.
+
+**The key scheme** (one, for every caller)::
+
+    trial_key = fold_in(key(seed, impl=prng), trial)
+    train     = fold_in(fold_in(fold_in(trial_key, 1), K), n_per_class)
+    test      = fold_in(fold_in(fold_in(trial_key, 2), K), n_test_per_class)
+    val       = fold_in(fold_in(fold_in(trial_key, 3), K), n_val_per_class)
+    init      = fold_in(fold_in(fold_in(trial_key, 4), K), hidden)
+
+A trial's numbers depend on the seed, the trial index and the settings that change its data
+(K and the sample sizes; the hidden size for the weights) — never on a cell's position in a
+grid, a batch or a device. Separation and covariance transform the same standard normal
+draws (x = separation·μ_y + L ε, L Lᵀ = Σ). So cells that differ in learning rate, weight
+decay, optimiser, pairing, separation or covariance see common random numbers and are
+compared pairwise, as the estimators are within a cell; inserting a grid value changes no
+other cell; and adding trials computes only the new ones. The training and test samples
+come from different keys (tag 1 and 2), so evaluation is out of sample.
+
+With ``prng="threefry2x32"`` (the default) the draws do not depend on the batch size, so a
+unit's numbers are the same in any chunk; ``rbg`` compiles faster but is only deterministic
+for a fixed batch layout.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from . import gaussians, mlp, train
+from .config import Config, class_means, covariance_matrix, validate
+from .pairings import get_pairing
+
+__all__ = [
+    "ESTIMATOR_METRICS",
+    "Hyper",
+    "Spec",
+    "advance",
+    "evaluate",
+    "hyper_of",
+    "keys",
+    "run",
+    "run_units",
+    "setup",
+    "spec_of",
+    "trial",
+]
+
+# Per-estimator metrics of evaluate(), each (E,) per unit, and the per-unit Bayes metrics.
+ESTIMATOR_METRICS = (
+    "eq4",
+    "eq4_summed",
+    "error_rate",
+    "final_loss",
+    "grad_norm",
+    "best_step",
+    "output_sum_min",
+    "output_sum_max",
+)
+
+
+class Spec(NamedTuple):
+    """What fixes the compiled program (hashable; built by :func:`spec_of`)."""
+
+    n_classes: int
+    n_per_class: int
+    n_test_per_class: int
+    n_val_per_class: int
+    hidden: int
+    init_scale: float
+    optimizer: str
+    decay: bool  # whether the program applies weight decay (any unit's decay > 0)
+    steps: int
+    early_stopping: bool
+    record_at: tuple[int, ...]
+    estimators: tuple[str, ...]
+    prng: str
+
+
+class Hyper(NamedTuple):
+    """Array-valued settings of one unit (leading unit axes under vmap)."""
+
+    separation: Any  # ()
+    covariance: Any  # (2, 2)
+    learning_rate: Any  # ()
+    weight_decay: Any  # ()
+
+
+def spec_of(config: Config, *, decay: bool | None = None) -> Spec:
+    """The :class:`Spec` of a validated ``config`` (``decay`` forced on for a batch of cells
+    whose decays differ)."""
+    t = config.training
+    return Spec(
+        n_classes=config.problem.n_classes,
+        n_per_class=config.problem.n_per_class,
+        n_test_per_class=config.problem.n_test_per_class,
+        n_val_per_class=config.problem.n_val_per_class,
+        hidden=config.model.hidden,
+        init_scale=config.model.init_scale,
+        optimizer=t.optimizer,
+        decay=bool(t.weight_decay > 0) if decay is None else decay,
+        steps=t.steps,
+        early_stopping=t.early_stopping,
+        record_at=tuple(t.record_at),
+        estimators=tuple(config.estimators),
+        prng=config.prng,
+    )
+
+
+def hyper_of(config: Config) -> Hyper:
+    """The :class:`Hyper` of ``config`` as float32 NumPy arrays."""
+    return Hyper(
+        np.float32(config.problem.separation),
+        np.asarray(covariance_matrix(config.problem.covariance), np.float32),
+        np.float32(config.training.learning_rate),
+        np.float32(config.training.weight_decay),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# One trial
+# --------------------------------------------------------------------------------------------
+
+
+def keys(spec: Spec, seed, trial) -> dict[str, jax.Array]:
+    """The trial's keys, by the scheme of the module docstring."""
+    trial_key = jax.random.fold_in(jax.random.key(seed, impl=spec.prng), trial)
+
+    def sub(tag: int, *sizes: int) -> jax.Array:
+        k = jax.random.fold_in(trial_key, tag)
+        for size in sizes:
+            k = jax.random.fold_in(k, size)
+        return k
+
+    k = spec.n_classes
+    return {
+        "train": sub(1, k, spec.n_per_class),
+        "test": sub(2, k, spec.n_test_per_class),
+        "val": sub(3, k, spec.n_val_per_class),
+        "init": sub(4, k, spec.hidden),
+    }
+
+
+def problem(spec: Spec, hyper: Hyper) -> gaussians.GaussianProblem:
+    """The trial's classes: the config's means times the separation, the covariance, equal
+    priors (checked once in :func:`jaxsoftmax.config.validate`)."""
+    means = jnp.asarray(class_means(spec.n_classes), jnp.float32) * hyper.separation
+    priors = jnp.full((spec.n_classes,), 1.0 / spec.n_classes, jnp.float32)
+    return gaussians.GaussianProblem(means, jnp.asarray(hyper.covariance, jnp.float32), priors)
+
+
+def _optimizer(spec: Spec, hyper: Hyper):
+    return train.make_optimizer(
+        spec.optimizer, hyper.learning_rate, weight_decay=hyper.weight_decay if spec.decay else 0
+    )
+
+
+def _pairings(spec: Spec):
+    return tuple(get_pairing(name) for name in spec.estimators)
+
+
+def setup(spec: Spec, seed, trial, hyper: Hyper) -> tuple[train.TrainState, dict]:
+    """The trial's data and the training state before the first step. Pure; vmap it."""
+    k = keys(spec, seed, trial)
+    prob = problem(spec, hyper)
+    q = spec.n_classes
+    x, y = gaussians.sample(k["train"], prob, spec.n_per_class)
+    x_test, y_test = gaussians.sample(k["test"], prob, spec.n_test_per_class)
+    data = {"x": x, "y": y, "t": jax.nn.one_hot(y, q), "x_test": x_test, "y_test": y_test}
+    if spec.early_stopping:
+        x_val, y_val = gaussians.sample(k["val"], prob, spec.n_val_per_class)
+        data.update(x_val=x_val, t_val=jax.nn.one_hot(y_val, q))
+    params = mlp.init(k["init"], 2, spec.hidden, q, scale=spec.init_scale)
+    state = train.init_state(
+        (params,) * len(spec.estimators),
+        optimizer=_optimizer(spec, hyper),
+        record_at=spec.record_at,
+    )
+    return state, data
+
+
+def _val(data: dict) -> dict:
+    return {"x_val": data["x_val"], "t_val": data["t_val"]} if "x_val" in data else {}
+
+
+def advance(spec: Spec, state, data: dict, hyper: Hyper, steps: int):
+    """``steps`` more training steps of every estimator: ``(state, losses, val_losses)``,
+    the losses ``(E, steps)``. Pure; vmap it."""
+    return train.train_steps(
+        state,
+        data["x"],
+        data["t"],
+        pairings=_pairings(spec),
+        steps=steps,
+        optimizer=_optimizer(spec, hyper),
+        **_val(data),
+    )
+
+
+def _scores(pairing, params, x_test, y_test, exact) -> dict:
+    # The estimated posteriors are the activation's outputs as they are: logistic outputs are
+    # not renormalised (the paper scores them so).
+    estimate = pairing.activate(mlp.apply(params, x_test))
+    sums = estimate.sum(-1)
+    return {
+        "eq4": gaussians.posterior_error(estimate, exact),
+        "eq4_summed": gaussians.posterior_error(estimate, exact, summed=True),
+        "predicted": jnp.argmax(estimate, axis=-1),
+        "output_sum_min": sums.min(),
+        "output_sum_max": sums.max(),
+    }
+
+
+def evaluate(spec: Spec, state, data: dict, hyper: Hyper, losses, val_losses) -> dict:
+    """The trial's metrics on its test sample. Pure; vmap it.
+
+    Returns ``{metric: (E,)}`` for :data:`ESTIMATOR_METRICS` (``final_loss``: the mean
+    training loss at the returned parameters; ``best_step``: the step whose parameters were
+    returned), ``rates`` ``(E, K, K)`` (the class-conditional rates of Tables 4–6),
+    ``bayes_error_rate`` ``()`` and ``bayes_rates`` ``(K, K)`` (Table 3) on the same test
+    sample, and with ``record_at`` the ``*_by_length`` metrics ``(E, R)``.
+    """
+    pairings = _pairings(spec)
+    q = spec.n_classes
+    fits = train.finish(
+        state,
+        data["x"],
+        data["t"],
+        pairings=pairings,
+        losses=losses,
+        val_losses=val_losses,
+        **_val(data),
+    )
+    x_test, y_test = data["x_test"], data["y_test"]
+    exact = gaussians.bayes_posterior(problem(spec, hyper), x_test)
+    out: dict[str, list] = {}
+    for pairing, fit in zip(pairings, fits):
+        s = _scores(pairing, fit.params, x_test, y_test, exact)
+        row = {
+            "eq4": s["eq4"],
+            "eq4_summed": s["eq4_summed"],
+            "error_rate": jnp.mean(s["predicted"] != y_test),
+            "final_loss": train.mean_loss(pairing, fit.params, data["x"], data["t"]),
+            "grad_norm": fit.grad_norm,
+            "best_step": fit.best_step,
+            "output_sum_min": s["output_sum_min"],
+            "output_sum_max": s["output_sum_max"],
+            "rates": gaussians.confusion_rates(s["predicted"], y_test, q),
+        }
+        if spec.record_at:
+            snaps = jax.vmap(lambda p, pr=pairing: _scores(pr, p, x_test, y_test, exact))(
+                fit.snapshots
+            )
+            row["eq4_by_length"] = snaps["eq4"]
+            row["eq4_summed_by_length"] = snaps["eq4_summed"]
+            row["error_rate_by_length"] = jnp.mean(snaps["predicted"] != y_test, axis=-1)
+        for name, value in row.items():
+            out.setdefault(name, []).append(value)
+    result = {name: jnp.stack(values) for name, values in out.items()}
+    bayes = jnp.argmax(exact, axis=-1)
+    result["bayes_error_rate"] = jnp.mean(bayes != y_test)
+    result["bayes_rates"] = gaussians.confusion_rates(bayes, y_test, q)
+    return result
+
+
+def trial(spec: Spec, seed, trial, hyper: Hyper) -> dict:
+    """One whole trial, :func:`setup` → :func:`advance` (``spec.steps``) → :func:`evaluate`:
+    per-estimator metrics. Pure and jittable; vmap it over trials and cells."""
+    state, data = setup(spec, seed, trial, hyper)
+    state, losses, vals = advance(spec, state, data, hyper, spec.steps)
+    return evaluate(spec, state, data, hyper, losses, vals)
+
+
+# --------------------------------------------------------------------------------------------
+# Batches of units
+# --------------------------------------------------------------------------------------------
+
+
+def n_calls(steps: int, most: int = 10) -> int:
+    """How many equal calls (≤ ``most``) to run ``steps`` in: progress between calls, one
+    compiled program for all of them."""
+    return max(n for n in range(1, most + 1) if steps % n == 0)
+
+
+def unit_sharding(devices: Sequence[jax.Device]) -> NamedSharding:
+    """Splits a leading (units) axis across ``devices``."""
+    return NamedSharding(Mesh(np.array(list(devices)), ("units",)), PartitionSpec("units"))
+
+
+@functools.lru_cache(maxsize=32)
+def _programs(spec: Spec, sharding: NamedSharding, chunk: int):
+    shard = {"in_shardings": sharding, "out_shardings": sharding}
+    setup_fn = jax.jit(jax.vmap(functools.partial(setup, spec)), **shard)
+    advance_fn = jax.jit(
+        jax.vmap(functools.partial(advance, spec, steps=chunk)), donate_argnums=0, **shard
+    )
+    evaluate_fn = jax.jit(jax.vmap(functools.partial(evaluate, spec)), **shard)
+    return setup_fn, advance_fn, evaluate_fn
+
+
+def run_units(
+    spec: Spec,
+    seeds: np.ndarray,
+    trials: np.ndarray,
+    hyper: Hyper,
+    *,
+    devices: Sequence[jax.Device] | None = None,
+    calls: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep: bool = False,
+) -> dict:
+    """Computes a batch of units (``seeds``, ``trials`` ``(U,)``; ``hyper`` leaves ``(U, …)``):
+    :func:`trial` vmapped, jitted once per (spec, devices, batch size), sharded over
+    ``devices`` (default: the largest number of local devices that divides U).
+
+    Training runs in ``calls`` equal calls of one compiled program (default
+    :func:`n_calls`), with ``progress(steps_done)`` after each. Returns host NumPy arrays,
+    ``{metric: (U, …)}`` as :func:`evaluate` gives them; with ``keep``, also ``"_data"`` and
+    ``"_params"`` (the data and trained parameters of every unit, for figures).
+    """
+    u = len(trials)
+    if devices is None:
+        local = jax.local_devices()
+        devices = local[: max(d for d in range(1, len(local) + 1) if u % d == 0)]
+    devices = list(devices)
+    if u % len(devices):
+        raise ValueError(f"{u} units cannot be split evenly over {len(devices)} devices")
+    calls = calls or n_calls(spec.steps)
+    if spec.steps % calls:
+        raise ValueError(f"calls={calls} must divide the {spec.steps} steps")
+    sharding = unit_sharding(devices)
+    setup_fn, advance_fn, evaluate_fn = _programs(spec, sharding, spec.steps // calls)
+    args = jax.device_put(
+        (np.asarray(seeds, np.uint32), np.asarray(trials, np.int32), Hyper(*hyper)), sharding
+    )
+    hyper_d = args[2]
+    state, data = setup_fn(*args)
+    losses, vals = [], []
+    for i in range(calls):
+        state, chunk_losses, chunk_vals = advance_fn(state, data, hyper_d)
+        losses.append(chunk_losses)
+        vals.append(chunk_vals)
+        if progress is not None:
+            jax.block_until_ready(state.step)
+            progress((i + 1) * (spec.steps // calls))
+    # Joined on the host: an eager jnp.concatenate would compile a program of its own.
+    losses = np.concatenate(jax.device_get(losses), axis=-1)
+    vals = np.concatenate(jax.device_get(vals), axis=-1)
+    out = evaluate_fn(state, data, hyper_d, losses, vals)
+    result = {k: np.asarray(v) for k, v in jax.device_get(out).items()}
+    if keep:
+        result["_data"] = jax.device_get(data)
+        result["_params"] = jax.device_get(state.params)
+        result["_losses"] = losses
+    return result
+
+
+def run(
+    config: Config,
+    *,
+    devices: Sequence[jax.Device] | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep: bool = False,
+) -> dict:
+    """Every trial of ``config`` (validated here): :func:`run_units` over trials 0 … T−1."""
+    config = validate(config)
+    t = config.trials
+    hyper = Hyper(*(np.broadcast_to(a, (t, *np.shape(a))) for a in hyper_of(config)))
+    return run_units(
+        spec_of(config),
+        np.full(t, config.seed, np.uint32),
+        np.arange(t, dtype=np.int32),
+        hyper,
+        devices=devices,
+        progress=progress,
+        keep=keep,
+    )
+
+
+def per_estimator(config: Config, results: Mapping[str, np.ndarray]) -> dict[str, dict]:
+    """``results`` of :func:`run` regrouped by estimator name: ``{name: {metric: (T, …)}}``."""
+    out: dict[str, dict] = {}
+    for e, name in enumerate(config.estimators):
+        out[name] = {
+            k: v[:, e] for k, v in results.items() if not k.startswith(("_", "bayes"))
+        }
+    return out
