@@ -3,8 +3,6 @@
 from . import expfamily as expfamily
 from . import gaussians as gaussians
 from . import mlp as mlp
-from . import sweep as sweep
-from . import sweep_run as sweep_run
 from . import train as train
 from .activations import hardmax as hardmax
 from .activations import l1_normalize as l1_normalize

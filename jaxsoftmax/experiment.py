@@ -311,15 +311,17 @@ def unit_sharding(devices: Sequence[jax.Device]) -> NamedSharding:
     return NamedSharding(Mesh(np.array(list(devices)), ("units",)), PartitionSpec("units"))
 
 
-@functools.lru_cache(maxsize=32)
-def _programs(spec: Spec, sharding: NamedSharding, chunk: int):
+@functools.lru_cache(maxsize=64)
+def _program(stage: str, spec: Spec, sharding: NamedSharding, steps: int = 0):
+    """One jitted, vmapped stage, pinned to ``sharding``: compiled once per (stage, spec,
+    devices, batch size, steps per call)."""
     shard = {"in_shardings": sharding, "out_shardings": sharding}
-    setup_fn = jax.jit(jax.vmap(functools.partial(setup, spec)), **shard)
-    advance_fn = jax.jit(
-        jax.vmap(functools.partial(advance, spec, steps=chunk)), donate_argnums=0, **shard
-    )
-    evaluate_fn = jax.jit(jax.vmap(functools.partial(evaluate, spec)), **shard)
-    return setup_fn, advance_fn, evaluate_fn
+    if stage == "setup":
+        return jax.jit(jax.vmap(functools.partial(setup, spec)), **shard)
+    if stage == "advance":
+        fn = jax.vmap(functools.partial(advance, spec, steps=steps))
+        return jax.jit(fn, donate_argnums=0, **shard)
+    return jax.jit(jax.vmap(functools.partial(evaluate, spec)), **shard)
 
 
 def run_units(
@@ -353,7 +355,9 @@ def run_units(
     if spec.steps % calls:
         raise ValueError(f"calls={calls} must divide the {spec.steps} steps")
     sharding = unit_sharding(devices)
-    setup_fn, advance_fn, evaluate_fn = _programs(spec, sharding, spec.steps // calls)
+    setup_fn = _program("setup", spec, sharding)
+    advance_fn = _program("advance", spec, sharding, spec.steps // calls)
+    evaluate_fn = _program("evaluate", spec, sharding)
     args = jax.device_put(
         (np.asarray(seeds, np.uint32), np.asarray(trials, np.int32), Hyper(*hyper)), sharding
     )

@@ -7,6 +7,15 @@ import pytest
 from hypothesis import settings
 
 
+TEST_DEVICES = 2
+
+
+def pytest_configure(config):
+    """Two XLA host devices for every test session, whichever files are collected, so the
+    sharded paths run (and the device count never depends on an import's side effects)."""
+    jax.config.update("jax_num_cpu_devices", TEST_DEVICES)
+
+
 @pytest.fixture(autouse=True)
 def strict_promotion(request):
     """Catch sloppy promotion in library code: mixing float32 with float64, or relying on

@@ -9,6 +9,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxsoftmax as js
@@ -156,11 +157,68 @@ def test_weight_decay_shrinks_the_weights():
     _, x, t, _ = small_problem(jax.random.key(16))
     params = mlp.init(jax.random.key(17), 2, 8, 4)
     norms = []
-    for wd in (0.0, 0.05):
+    for wd in (0.0, 0.5):  # decoupled: each step shrinks by lr * wd = 2.5%
         opt = train.make_optimizer("adam", 0.05, weight_decay=wd)
         fit = train.fit(params, x, t, pairing="softmax/cross_entropy", optimizer=opt, steps=200)
         norms.append(float(train.tree_norm(fit.params)))
     assert norms[1] < 0.8 * norms[0]
+
+
+def _steps(opt, params, grads_seq):
+    state = opt.init(params)
+    for g in grads_seq:
+        updates, state = opt.update(g, state, params)
+        params = optax.apply_updates(params, updates)
+    return params
+
+
+def _grads(key, params, n=5):
+    keys = jax.random.split(key, n)
+    return [jax.tree.map(lambda a, k=k: jax.random.normal(k, a.shape, a.dtype), params)
+            for k in keys]
+
+
+def test_weight_decay_zero_is_bitwise_the_undecayed_optimizer():
+    # Bug guarded: a decay step that perturbs the run even at decay 0.
+    params = mlp.init(jax.random.key(20), 2, 5, 4)
+    grads = _grads(jax.random.key(21), params)
+    for name, ref in (("adam", optax.adam(0.05)), ("sgd", optax.sgd(0.05)),
+                      ("momentum", optax.sgd(0.05, momentum=0.9))):
+        ours = _steps(train.make_optimizer(name, 0.05, weight_decay=0.0), params, grads)
+        theirs = _steps(ref, params, grads)
+        jax.tree.map(np.testing.assert_array_equal, ours, theirs)
+
+
+def test_adam_with_decay_takes_exactly_optax_adamws_steps():
+    # Bug guarded: L2 decay coupled through Adam's moments (chain(add_decayed_weights, adam)),
+    # or decay applied twice ("adamw" + weight_decay).
+    params = mlp.init(jax.random.key(22), 2, 5, 4)
+    grads = _grads(jax.random.key(23), params)
+    ref = _steps(optax.adamw(0.05, weight_decay=0.1), params, grads)
+    for name in ("adam", "adamw"):
+        ours = _steps(train.make_optimizer(name, 0.05, weight_decay=0.1), params, grads)
+        jax.tree.map(np.testing.assert_array_equal, ours, ref)
+    coupled = _steps(optax.chain(optax.add_decayed_weights(0.1), optax.adam(0.05)), params, grads)
+    assert not np.allclose(coupled["out"]["w"], ref["out"]["w"])
+
+
+def test_decoupled_decay_for_sgd_is_lr_times_decay():
+    # theta <- theta - lr * (g + wd * theta) for plain SGD (no moments to couple through).
+    params = mlp.init(jax.random.key(24), 2, 5, 4)
+    (g,) = _grads(jax.random.key(25), params, 1)
+    ours = _steps(train.make_optimizer("sgd", 0.1, weight_decay=0.5), params, [g])
+    expect = jax.tree.map(lambda p, gi: p - 0.1 * (gi + 0.5 * p), params, g)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), ours, expect)
+
+
+def test_traced_learning_rate_and_decay_take_the_concrete_steps():
+    # The sweep passes learning rate and decay as arrays (vmapped over cells).
+    params = mlp.init(jax.random.key(26), 2, 5, 4)
+    grads = _grads(jax.random.key(27), params)
+    concrete = _steps(train.make_optimizer("adam", 0.05, weight_decay=0.1), params, grads)
+    traced = jax.jit(lambda lr, wd: _steps(train.make_optimizer("adam", lr, weight_decay=wd),
+                                           params, grads))(jnp.float32(0.05), jnp.float32(0.1))
+    jax.tree.map(np.testing.assert_array_equal, concrete, traced)
 
 
 def test_check_convergence_warns_on_large_gradients():
@@ -174,10 +232,15 @@ def test_check_convergence_warns_on_large_gradients():
 def test_bad_configuration_gets_clear_errors():
     params = mlp.init(jax.random.key(0), 2, 3, 4)
     x, t = jnp.zeros((10, 2)), jnp.zeros((10, 4))
-    with pytest.raises(ValueError, match="unknown optimizer 'adamm'; known: adagrad, adam"):
+    with pytest.raises(ValueError, match="optimizer: unknown name 'adamm'; known: adam, adamw"):
         train.make_optimizer("adamm")
-    with pytest.raises(ValueError, match="learning_rate must be a positive number"):
+    with pytest.raises(ValueError, match=r"learning_rate: expected a finite number > 0, got 0\.0"):
         train.make_optimizer("sgd", 0.0)
+    for bad in (float("inf"), float("nan"), -1.0):
+        with pytest.raises(ValueError, match="learning_rate: expected a finite number > 0"):
+            train.make_optimizer("adam", bad)
+        with pytest.raises(ValueError, match="weight_decay: expected a finite number >= 0"):
+            train.make_optimizer("adam", 0.1, weight_decay=bad if bad != 0 else -1.0)
     with pytest.raises(ValueError, match="unknown pairing softmax/hinge"):
         train.fit(params, x, t, pairing="softmax/hinge")
     with pytest.raises(ValueError, match="steps must be a positive int, got 0"):

@@ -84,6 +84,7 @@ def setup_runtime(args: argparse.Namespace) -> list:
         format="%(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)  # "no TPU" noise
     for plugin in args.plugin:
         load_plugin(plugin)
     import jax
