@@ -72,6 +72,7 @@ __all__ = [
     "load_sweep",
     "override",
     "parse_assignment",
+    "parse_value",
     "to_dict",
     "validate",
 ]
@@ -431,11 +432,20 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise ConfigError(f"{text!r}: expected key=value, e.g. training.steps=300")
+    return key, parse_value(raw)
+
+
+def parse_value(raw: str) -> Any:
+    """A command-line value: JSON (``[4, 8]``, ``true``, ``0.1``), else a float where Python
+    reads one (``inf``, ``nan``: refused later by validation, with their names), else text."""
     try:
-        value = json.loads(raw)
+        return json.loads(raw)
     except json.JSONDecodeError:
-        value = raw.strip()
-    return key, value
+        pass
+    try:
+        return float(raw)
+    except ValueError:
+        return raw.strip()
 
 
 def config_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:

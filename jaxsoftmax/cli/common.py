@@ -57,10 +57,7 @@ def config_from_args(args: argparse.Namespace, base: C.Config) -> C.Config:
 
 
 def _parse(raw: str) -> Any:
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError:
-        return raw
+    return C.parse_value(raw)
 
 
 def add_common_flags(p: argparse.ArgumentParser) -> None:
@@ -75,18 +72,25 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="no persistent compilation cache")
 
 
-def setup_runtime(args: argparse.Namespace) -> list:
-    """Logging, plugins, the host-device count and the compilation cache, before any JAX
-    computation. Returns the devices to use. Called by command entry points only: importing
-    jaxsoftmax sets nothing."""
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
+def start(args: argparse.Namespace) -> None:
+    """Logging and plugins: the first thing every command does (plugins before the
+    configuration is validated, so their pairings are valid in it)."""
+    for handler in [h for h in log.handlers if getattr(h, "_jaxsoftmax_cli", False)]:
+        log.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)  # the current stderr
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._jaxsoftmax_cli = True  # type: ignore[attr-defined]
+    log.addHandler(handler)
+    log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)  # "no TPU" noise
     for plugin in args.plugin:
         load_plugin(plugin)
+
+
+def setup_runtime(args: argparse.Namespace) -> list:
+    """The host-device count and the compilation cache, before any JAX computation. Returns
+    the devices to use. Called by command entry points only: importing jaxsoftmax sets
+    nothing."""
     import jax
 
     n = args.devices

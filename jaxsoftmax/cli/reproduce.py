@@ -118,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    common.start(args)
     config = common.config_from_args(args, C.Config())
     out = io.out_folder(args.out)
     devices = common.setup_runtime(args)

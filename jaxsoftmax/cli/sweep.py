@@ -491,6 +491,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    common.start(args)
     sweep = C.load_sweep(args.config, args.set)
     if args.chunk_size < 0:
         raise common.UsageError(f"--chunk-size: expected a count >= 1, got {args.chunk_size}")

@@ -140,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    common.start(args)
     lengths = sorted(set(args.lengths))
     if lengths[0] < 1:
         raise common.UsageError(f"--lengths: expected step counts >= 1, got {args.lengths}")
