@@ -22,36 +22,40 @@ import json
 import operator
 import time
 
-import dunne_campbell as dc
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxsoftmax import gaussians, train
+from jaxsoftmax import config as C
+from jaxsoftmax import experiment, io, train
+
+ESTIMATORS = C.PAPER_ESTIMATORS
 
 
-def make_data(trials: int, n_per_class: int, hidden: int, seed: int):
-    problem = gaussians.paper_problem()
-    config = dc.Config(trials=trials, n_per_class=n_per_class, hidden=hidden)
-    keys = jax.random.split(jax.random.key(seed), trials)
-    params, x, y, *_ = jax.jit(jax.vmap(lambda k: dc.trial_data(k, problem, config)))(keys)
-    return jax.device_get((params, x, jax.nn.one_hot(y, problem.n_classes)))
+def make_config(trials: int, steps: int, n_per_class: int, hidden: int, seed: int) -> C.Config:
+    return C.from_dict({"trials": trials, "seed": seed, "training.steps": steps,
+                        "problem.n_per_class": n_per_class, "model.hidden": hidden})
 
 
-def time_vmapped(params, x, t, steps: int) -> float:
-    def one(p, x, t):
-        return train.fit_many((p,) * 3, x, t, pairings=dc.ESTIMATORS, steps=steps)
+def make_data(config: C.Config):
+    """The engine's data and initial weights of every trial (the same the main job trains)."""
+    spec, hyper = experiment.spec_of(config), experiment.hyper_of(config)
+    t = np.arange(config.trials, dtype=np.int32)
+    state, data = jax.jit(jax.vmap(lambda i: experiment.setup(spec, config.seed, i, hyper)))(t)
+    params = state.params[0]
+    return jax.device_get((params, data["x"], data["t"]))
 
-    shards = dc.n_shards(x.shape[0])
+
+def time_vmapped(config: C.Config) -> float:
+    """The main job's computation: sampling, training and evaluation of every trial, as one
+    sharded program (``jaxsoftmax.experiment.run``), compilation included."""
     start = time.perf_counter()
-    args = dc.shard_trials((params, jnp.asarray(x), jnp.asarray(t)), shards)
-    jax.block_until_ready(jax.jit(jax.vmap(one))(*args))
+    experiment.run(config)
     return time.perf_counter() - start
 
 
 def time_loop(params, x, t, steps: int) -> float:
     fit = jax.jit(
-        lambda p, x, t: train.fit_many((p,) * 3, x, t, pairings=dc.ESTIMATORS, steps=steps)
+        lambda p, x, t: train.fit_many((p,) * 3, x, t, pairings=ESTIMATORS, steps=steps)
     )
     start = time.perf_counter()
     for i in range(x.shape[0]):
@@ -74,7 +78,7 @@ def time_torch(params, x, t, steps: int, trials: int) -> float:
     for i in range(trials):
         xi = torch.tensor(np.asarray(x[i]))
         ti = torch.tensor(np.asarray(t[i]))
-        for name in dc.ESTIMATORS:
+        for name in ESTIMATORS:
             net = torch.nn.Sequential(
                 torch.nn.Linear(x.shape[-1], params["hidden"]["w"].shape[-1]),
                 torch.nn.Sigmoid(),
@@ -113,8 +117,9 @@ def main(argv=None) -> dict:
     a = p.parse_args(argv)
     if min(a.trials, a.steps, a.n_per_class, a.hidden) < 1:
         p.error("--trials, --steps, --n-per-class and --hidden must be positive")
-    params, x, t = make_data(a.trials, a.n_per_class, a.hidden, a.seed)
-    meta = dc.metadata(0.0)
+    jax.config.update("jax_num_cpu_devices", __import__("os").cpu_count() or 1)
+    config = make_config(a.trials, a.steps, a.n_per_class, a.hidden, a.seed)
+    meta = io.metadata()
     res = {
         "device": meta["device"],
         "jax": meta["jax"],
@@ -123,12 +128,13 @@ def main(argv=None) -> dict:
         "estimators": 3,
         "trainings": 3 * a.trials,
     }
-    res["vmapped_s"] = time_vmapped(params, x, t, a.steps)
+    res["vmapped_s"] = time_vmapped(config)
+    params, x, t = make_data(config)
     lines = [
         f"{a.trials} trials x 3 estimators x {a.steps} full-batch steps "
         f"({a.n_per_class * 4} points, h = {a.hidden}) on {meta['device']}, jax {meta['jax']}",
-        f"vmapped, one compiled computation ({dc.n_shards(a.trials)} shards), "
-        f"incl. compilation: {res['vmapped_s']:.2f} s",
+        f"jaxsoftmax.experiment.run (sampling, training, evaluation; one sharded program "
+        f"over {jax.local_device_count()} devices), incl. compilation: {res['vmapped_s']:.2f} s",
     ]
     if not a.skip_loop:
         res["loop_s"] = time_loop(params, x, t, a.steps)

@@ -1,182 +1,97 @@
-"""Benchmark of sweep chunks (jaxsoftmax.sweep_run): where the device saturates, how the cost
-of a training grows with n and h, and how it scales over (simulated) devices.
+"""Benchmark: sweep throughput in trainings per second *including* compilation, first run
+(empty compilation cache) and cached run (the same sweep again in a fresh folder, the
+persistent cache warm), for 60, 10³ and (``--large``) 10⁵ tiny trainings, and each run's
+peak resident memory. Every run is a separate ``jaxsoftmax sweep`` process, timed from
+start to exit (imports included) and by the sweep's own count (compute only).
 
-1. **Chunk size**: trainings per second as the chunk grows (n = 100 per class, h = 8, the
-   paper's three pairings), on every local device.
-2. **n × h**: seconds per training step for a grid of n (per class) and h, with a least-squares
-   fit of cost = a + b·(n·h) (slope and R² printed; the forward and backward passes are
-   O(n·h·K) per step, so the fit should be good away from the overhead-dominated small sizes).
-3. **Devices**: the same chunk on 1, 2, 4 XLA host devices (subprocesses with
-   ``XLA_FLAGS=--xla_force_host_platform_device_count=D``); on a CPU the devices share its
-   cores, so the speed-up stops at the core count.
+    python experiments/bench_sweep.py                  # 60 and 1000 trainings
+    python experiments/bench_sweep.py --sizes 60 1000 100000
+    python experiments/bench_sweep.py --quick          # a smoke test: 8 trainings
 
-Compilation is timed apart (the first call) and excluded from the rates. The defaults run in
-under ~3 minutes on a 2-core CPU; ask for more with the flags:
-
-    python experiments/bench_sweep.py
-    python experiments/bench_sweep.py --chunk-sizes 8 64 512 4096 --ns 100 1000 --hs 8 64
+A tiny training: the paper's four classes, 25 observations per class, h = 4, 100 full-batch
+Adam steps, 3 estimators; cells vary the learning rate and the hidden size (2 programs).
 """
 
 from __future__ import annotations
 
-import os
-import sys
-
-if "--worker" not in sys.argv and "--xla_force_host_platform_device_count" not in os.environ.get(
-    "XLA_FLAGS", ""
-):
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "")
-        + f" --xla_force_host_platform_device_count={os.cpu_count() or 1}"
-    ).strip()
-
 import argparse
 import json
-import platform
+import os
+import re
+import resource
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
 
-from jaxsoftmax import sweep as sw
-from jaxsoftmax import sweep_run
-
-PAPER = ["logistic/least_squares", "softmax/least_squares", "softmax/cross_entropy"]
-
-
-def time_chunk(units: int, n: int, h: int, steps: int, pairings, devices=None) -> dict:
-    """Compiles and times one chunk of ``units`` trainings (rounded up to the device count)."""
-    devices = jax.local_devices() if devices is None else devices
-    config = sw.parse_config(
-        {
-            "trials": units,
-            "pairings": list(pairings),
-            "n_test_per_class": 100,
-            "grid": {"n_per_class": n, "hidden": h, "steps": steps},
-        }
-    )
-    (chunk,) = sw.plan_chunks(config, chunk_size=units, n_devices=len(devices))
-    t0 = time.perf_counter()
-    sweep_run.run_chunk(config, chunk, devices)
-    first = time.perf_counter() - t0
-    best, reps, t_all = float("inf"), 0, time.perf_counter()
-    while reps < 2 or (time.perf_counter() - t_all < 1.0 and reps < 10):
-        t0 = time.perf_counter()
-        sweep_run.run_chunk(config, chunk, devices)
-        best = min(best, time.perf_counter() - t0)
-        reps += 1
+def description(trainings: int, steps: int) -> dict:
+    lrs = [0.01, 0.02, 0.05, 0.1, 0.2]
+    hidden = [4, 6]
+    cells = len(lrs) * len(hidden)
+    trials = max(1, trainings // cells)
     return {
-        "units": len(chunk.units),
-        "padded": chunk.size,
-        "seconds": best,
-        "compile_s": first - best,
-        "trainings_per_s": len(chunk.units) / best,
-        "networks_per_s": len(chunk.units) * len(pairings) / best,
+        "name": f"bench{trainings}",
+        "base": {"trials": trials, "problem": {"n_per_class": 25, "n_test_per_class": 50},
+                 "training": {"steps": steps}},
+        "grid": {"model.hidden": hidden, "training.learning_rate": lrs},
     }
 
 
-def chunk_sizes(args) -> list[dict]:
-    print(f"\n1. Chunk size (n = 100 per class, h = 8, {args.steps} steps, {len(PAPER)} pairings)")
-    print(f"{'chunk':>7} {'s/chunk':>9} {'compile s':>10} {'trainings/s':>12} {'networks/s':>11}")
-    rows = []
-    for size in args.chunk_sizes:
-        r = time_chunk(size, 100, 8, args.steps, PAPER)
-        rows.append(r)
-        print(
-            f"{r['units']:>7} {r['seconds']:>9.3f} {r['compile_s']:>10.1f} "
-            f"{r['trainings_per_s']:>12.1f} {r['networks_per_s']:>11.1f}"
-        )
-    top = max(r["trainings_per_s"] for r in rows)
-    sat = next(r["units"] for r in rows if r["trainings_per_s"] >= 0.9 * top)
-    print(f"saturates (>= 90% of the best, {top:.1f} trainings/s) from a chunk of {sat}")
-    return rows
-
-
-def n_by_h(args) -> dict:
-    print(
-        f"\n2. Cost per training step vs n·h (chunk {args.nh_chunk}, {args.steps} steps, 1 pairing)"
+def run_once(desc: Path, out: Path, cache: Path, chunk: int) -> dict:
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    r = subprocess.run(
+        [sys.executable, "-m", "jaxsoftmax", "sweep", str(desc), "--out", str(out),
+         "--cache-dir", str(cache), "--no-plots"]
+        + (["--chunk-size", str(chunk)] if chunk else []),
+        capture_output=True, text=True,
     )
-    rows = []
-    for n in args.ns:
-        for h in args.hs:
-            r = time_chunk(args.nh_chunk, n, h, args.steps, ["softmax/cross_entropy"])
-            us = r["seconds"] / (r["units"] * args.steps) * 1e6
-            rows.append({"n": n, "h": h, "us_per_training_step": us, **r})
-            print(f"  n = {n:>5}, h = {h:>3}: {us:8.3f} µs per training step")
-    x = np.array([r["n"] * r["h"] for r in rows], float)
-    y = np.array([r["us_per_training_step"] for r in rows])
-    slope, intercept = np.polyfit(x, y, 1)
-    r2 = 1 - np.sum((y - (slope * x + intercept)) ** 2) / np.sum((y - y.mean()) ** 2)
-    print(
-        f"fit: µs per training step = {intercept:.3f} + {slope * 1e3:.4f}e-3 · n·h "
-        f"(R² = {r2:.3f}; n per class, K = 4 classes, so N = 4n observations)"
-    )
-    return {"rows": rows, "slope_us": float(slope), "intercept_us": float(intercept), "r2": r2}
-
-
-def worker(args) -> None:
-    r = time_chunk(args.dev_chunk, 100, 8, args.steps, PAPER)
-    r["devices"] = jax.local_device_count()
-    print(json.dumps(r))
-
-
-def device_scaling(args) -> list[dict]:
-    print(f"\n3. Devices (chunk {args.dev_chunk}, n = 100, h = 8, {args.steps} steps, 3 pairings)")
-    rows = []
-    for d in args.device_counts:
-        env = dict(os.environ)
-        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={d}"
-        root = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).strip(os.pathsep)
-        cmd = [sys.executable, __file__, "--worker", "--steps", str(args.steps)]
-        cmd += ["--dev-chunk", str(args.dev_chunk)]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-        rows.append(r)
-    base = rows[0]["trainings_per_s"]
-    for r in rows:
-        print(
-            f"  {r['devices']} device(s): {r['trainings_per_s']:8.1f} trainings/s "
-            f"(x{r['trainings_per_s'] / base:.2f})"
-        )
-    return rows
+    wall = time.perf_counter() - start
+    if r.returncode:
+        raise SystemExit(f"sweep failed:\n{r.stderr[-3000:]}")
+    m = re.search(r"computed (\d+) trainings in ([\d.]+) s", r.stderr)
+    n, compute = int(m.group(1)), float(m.group(2))
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"trainings": n, "wall_s": wall, "compute_s": compute,
+            "per_s_wall": n / wall, "per_s_compute": n / compute,
+            "peak_rss_mb": max(rss, before) / 1024}
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=100, help="training steps per chunk")
-    p.add_argument("--chunk-sizes", type=int, nargs="+", default=[2, 8, 32, 128, 512])
-    p.add_argument("--ns", type=int, nargs="+", default=[25, 50, 100, 200])
-    p.add_argument("--hs", type=int, nargs="+", default=[4, 8, 16])
-    p.add_argument("--nh-chunk", type=int, default=64, help="chunk size of part 2")
-    p.add_argument("--dev-chunk", type=int, default=64, help="chunk size of part 3")
-    p.add_argument("--device-counts", type=int, nargs="+", default=[1, 2, 4])
-    p.add_argument("--skip", nargs="*", default=[], choices=["chunks", "nh", "devices"])
-    p.add_argument("--out", help="also write the figures as JSON here")
-    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.worker:
-        worker(args)
-        return {}
-    dev = jax.local_devices()[0]
-    print(
-        f"bench_sweep: {jax.local_device_count()} x {dev.platform} ({dev.device_kind}), "
-        f"{platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__}"
-    )
-    start = time.perf_counter()
-    out = {}
-    if "chunks" not in args.skip:
-        out["chunk_sizes"] = chunk_sizes(args)
-    if "nh" not in args.skip:
-        out["n_by_h"] = n_by_h(args)
-    if "devices" not in args.skip:
-        out["devices"] = device_scaling(args)
-    print(f"\nbenchmark time {time.perf_counter() - start:.0f} s")
-    if args.out:
-        Path(args.out).write_text(json.dumps(out, indent=1))
-    return out
+    p.add_argument("--sizes", type=int, nargs="+", default=[60, 1000])
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--chunk-size", type=int, default=0)
+    p.add_argument("--quick", action="store_true", help="8 trainings of 10 steps")
+    p.add_argument("--json", help="also write the results here")
+    a = p.parse_args(argv)
+    sizes, steps = ([10], 10) if a.quick else (a.sizes, a.steps)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for size in sizes:
+            desc = tmp / f"sweep{size}.json"
+            desc.write_text(json.dumps(description(size, steps)))
+            cache = tmp / f"cache{size}"
+            first = run_once(desc, tmp / f"first{size}", cache, a.chunk_size)
+            cached = run_once(desc, tmp / f"cached{size}", cache, a.chunk_size)
+            rows.append({"size": size, "first": first, "cached": cached})
+    print(f"sweep throughput, trainings/s including compilation ({os.cpu_count()} cores, "
+          f"{steps} steps, 3 estimators each)")
+    print("| trainings | first run: wall (trainings/s) | cached run: wall (trainings/s) "
+          "| cached ÷ first | compute only, cached | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        f, c = r["first"], r["cached"]
+        print(f"| {f['trainings']} | {f['wall_s']:.1f} s ({f['per_s_wall']:.1f}) "
+              f"| {c['wall_s']:.1f} s ({c['per_s_wall']:.1f}) "
+              f"| {c['per_s_wall'] / f['per_s_wall']:.2f}x | {c['per_s_compute']:.1f}/s "
+              f"| {c['peak_rss_mb']:.0f} MB |")
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+    return {"rows": rows}
 
 
 if __name__ == "__main__":

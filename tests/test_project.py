@@ -69,6 +69,7 @@ def test_readme_python_examples_run():
             ],
         ),
         ("bench_derivations.py", []),
+        ("bench_sweep.py", ["--quick"]),
     ],
 )
 def test_experiment_smoke(script, args):
