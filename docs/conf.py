@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 project = "jaxsoftmax"
 author = "the jaxsoftmax authors"
-copyright = "the jaxsoftmax authors; Apache-2.0"  # noqa: A001 (Sphinx's name)
+copyright = "the jaxsoftmax authors; Apache-2.0"
 release = version = importlib.import_module("jaxsoftmax").__version__
 
 extensions = [
