@@ -1,8 +1,11 @@
 """jaxsoftmax: the softmax activation and its pairing with penalty functions, in JAX."""
 
+from . import config as config
 from . import expfamily as expfamily
+from . import experiment as experiment
 from . import gaussians as gaussians
 from . import mlp as mlp
+from . import stats as stats
 from . import train as train
 from .activations import hardmax as hardmax
 from .activations import l1_normalize as l1_normalize
