@@ -32,8 +32,15 @@ ESTIMATORS = C.PAPER_ESTIMATORS
 
 
 def make_config(trials: int, steps: int, n_per_class: int, hidden: int, seed: int) -> C.Config:
-    return C.from_dict({"trials": trials, "seed": seed, "training.steps": steps,
-                        "problem.n_per_class": n_per_class, "model.hidden": hidden})
+    return C.from_dict(
+        {
+            "trials": trials,
+            "seed": seed,
+            "training.steps": steps,
+            "problem.n_per_class": n_per_class,
+            "model.hidden": hidden,
+        }
+    )
 
 
 def make_data(config: C.Config):
@@ -54,9 +61,7 @@ def time_vmapped(config: C.Config) -> float:
 
 
 def time_loop(params, x, t, steps: int) -> float:
-    fit = jax.jit(
-        lambda p, x, t: train.fit_many((p,) * 3, x, t, pairings=ESTIMATORS, steps=steps)
-    )
+    fit = jax.jit(lambda p, x, t: train.fit_many((p,) * 3, x, t, pairings=ESTIMATORS, steps=steps))
     start = time.perf_counter()
     for i in range(x.shape[0]):
         trial = jax.tree.map(operator.itemgetter(i), params)

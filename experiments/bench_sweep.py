@@ -33,8 +33,11 @@ def description(trainings: int, steps: int) -> dict:
     trials = max(1, trainings // cells)
     return {
         "name": f"bench{trainings}",
-        "base": {"trials": trials, "problem": {"n_per_class": 25, "n_test_per_class": 50},
-                 "training": {"steps": steps}},
+        "base": {
+            "trials": trials,
+            "problem": {"n_per_class": 25, "n_test_per_class": 50},
+            "training": {"steps": steps},
+        },
         "grid": {"model.hidden": hidden, "training.learning_rate": lrs},
     }
 
@@ -43,10 +46,21 @@ def run_once(desc: Path, out: Path, cache: Path, chunk: int) -> dict:
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     r = subprocess.run(
-        [sys.executable, "-m", "jaxsoftmax", "sweep", str(desc), "--out", str(out),
-         "--cache-dir", str(cache), "--no-plots"]
+        [
+            sys.executable,
+            "-m",
+            "jaxsoftmax",
+            "sweep",
+            str(desc),
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(cache),
+            "--no-plots",
+        ]
         + (["--chunk-size", str(chunk)] if chunk else []),
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     wall = time.perf_counter() - start
     if r.returncode:
@@ -54,9 +68,14 @@ def run_once(desc: Path, out: Path, cache: Path, chunk: int) -> dict:
     m = re.search(r"computed (\d+) trainings in ([\d.]+) s", r.stderr)
     n, compute = int(m.group(1)), float(m.group(2))
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"trainings": n, "wall_s": wall, "compute_s": compute,
-            "per_s_wall": n / wall, "per_s_compute": n / compute,
-            "peak_rss_mb": max(rss, before) / 1024}
+    return {
+        "trainings": n,
+        "wall_s": wall,
+        "compute_s": compute,
+        "per_s_wall": n / wall,
+        "per_s_compute": n / compute,
+        "peak_rss_mb": max(rss, before) / 1024,
+    }
 
 
 def main(argv=None) -> dict:
@@ -78,17 +97,23 @@ def main(argv=None) -> dict:
             first = run_once(desc, tmp / f"first{size}", cache, a.chunk_size)
             cached = run_once(desc, tmp / f"cached{size}", cache, a.chunk_size)
             rows.append({"size": size, "first": first, "cached": cached})
-    print(f"sweep throughput, trainings/s including compilation ({os.cpu_count()} cores, "
-          f"{steps} steps, 3 estimators each)")
-    print("| trainings | first run: wall (trainings/s) | cached run: wall (trainings/s) "
-          "| cached ÷ first | compute only, cached | peak RSS |")
+    print(
+        f"sweep throughput, trainings/s including compilation ({os.cpu_count()} cores, "
+        f"{steps} steps, 3 estimators each)"
+    )
+    print(
+        "| trainings | first run: wall (trainings/s) | cached run: wall (trainings/s) "
+        "| cached ÷ first | compute only, cached | peak RSS |"
+    )
     print("|---|---|---|---|---|---|")
     for r in rows:
         f, c = r["first"], r["cached"]
-        print(f"| {f['trainings']} | {f['wall_s']:.1f} s ({f['per_s_wall']:.1f}) "
-              f"| {c['wall_s']:.1f} s ({c['per_s_wall']:.1f}) "
-              f"| {c['per_s_wall'] / f['per_s_wall']:.2f}x | {c['per_s_compute']:.1f}/s "
-              f"| {c['peak_rss_mb']:.0f} MB |")
+        print(
+            f"| {f['trainings']} | {f['wall_s']:.1f} s ({f['per_s_wall']:.1f}) "
+            f"| {c['wall_s']:.1f} s ({c['per_s_wall']:.1f}) "
+            f"| {c['per_s_wall'] / f['per_s_wall']:.2f}x | {c['per_s_compute']:.1f}/s "
+            f"| {c['peak_rss_mb']:.0f} MB |"
+        )
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
     return {"rows": rows}

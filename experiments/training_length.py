@@ -1,7 +1,7 @@
 """How the training length decides the paper's comparison (``jaxsoftmax training-length``).
 
-    python experiments/training_length.py                          # 100 trials, to 10,000 steps
-    python experiments/training_length.py --trials 10 --lengths 20 50 100 --out results/tl
+python experiments/training_length.py                          # 100 trials, to 10,000 steps
+python experiments/training_length.py --trials 10 --lengths 20 50 100 --out results/tl
 """
 
 import sys

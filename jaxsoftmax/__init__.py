@@ -1,8 +1,8 @@
 """jaxsoftmax: the softmax activation and its pairing with penalty functions, in JAX."""
 
 from . import config as config
-from . import expfamily as expfamily
 from . import experiment as experiment
+from . import expfamily as expfamily
 from . import gaussians as gaussians
 from . import mlp as mlp
 from . import stats as stats

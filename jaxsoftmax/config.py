@@ -301,7 +301,10 @@ def _estimators(v):
     if isinstance(v, str):
         v = [v]
     if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v) or not v:
-        return None, f"estimators: expected a non-empty list of 'activation/penalty' names, got {v!r}"
+        return (
+            None,
+            f"estimators: expected a non-empty list of 'activation/penalty' names, got {v!r}",
+        )
     from .pairings import get_pairing
 
     names, problems = [], []

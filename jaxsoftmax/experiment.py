@@ -409,7 +409,5 @@ def per_estimator(config: Config, results: Mapping[str, np.ndarray]) -> dict[str
     """``results`` of :func:`run` regrouped by estimator name: ``{name: {metric: (T, …)}}``."""
     out: dict[str, dict] = {}
     for e, name in enumerate(config.estimators):
-        out[name] = {
-            k: v[:, e] for k, v in results.items() if not k.startswith(("_", "bayes"))
-        }
+        out[name] = {k: v[:, e] for k, v in results.items() if not k.startswith(("_", "bayes"))}
     return out

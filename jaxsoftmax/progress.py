@@ -59,8 +59,10 @@ class Progress:
         now = time.perf_counter()
         if first:  # compilation is over: rates and ETAs count from here
             self._first_t, self._first_n = now, n
-            self.note(f"{self.desc}: first {n} {self.unit} (with compilation) in "
-                      f"{now - self._start:.1f} s")
+            self.note(
+                f"{self.desc}: first {n} {self.unit} (with compilation) in "
+                f"{now - self._start:.1f} s"
+            )
         if self.quiet:
             return
         if self.tty:
@@ -68,8 +70,13 @@ class Progress:
                 from tqdm import tqdm
 
                 self._bar = tqdm(
-                    total=self.total, initial=n, desc=self.desc, unit=f" {self.unit}",
-                    file=self.stream, dynamic_ncols=True, leave=True,
+                    total=self.total,
+                    initial=n,
+                    desc=self.desc,
+                    unit=f" {self.unit}",
+                    file=self.stream,
+                    dynamic_ncols=True,
+                    leave=True,
                 )
             else:
                 self._bar.update(n - self._bar.n)
@@ -83,8 +90,9 @@ class Progress:
         rate = done / (now - self._first_t) if now > self._first_t and done else float("nan")
         eta = (self.total - self.n) / rate if rate == rate and rate > 0 else float("nan")
         pct = 100 * self.n / max(self.total, 1)
-        return (f"{self.desc}: {self.n}/{self.total} {self.unit} ({pct:.0f}%), {elapsed:.1f} s"
-                + (f", eta {eta:.0f} s" if eta == eta else ""))
+        return f"{self.desc}: {self.n}/{self.total} {self.unit} ({pct:.0f}%), {elapsed:.1f} s" + (
+            f", eta {eta:.0f} s" if eta == eta else ""
+        )
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:

@@ -26,8 +26,14 @@ def describe(values: Sequence[float] | np.ndarray) -> dict:
     arr = np.asarray([np.nan if v is None else v for v in values], float).reshape(-1)
     v = arr[np.isfinite(arr)]
     n = int(v.size)
-    out = {"n": n, "nonfinite": int(arr.size - n), "mean": math.nan, "var": math.nan,
-           "ci_low": math.nan, "ci_high": math.nan}
+    out = {
+        "n": n,
+        "nonfinite": int(arr.size - n),
+        "mean": math.nan,
+        "var": math.nan,
+        "ci_low": math.nan,
+        "ci_high": math.nan,
+    }
     if n:
         out["mean"] = float(v.mean())
     if n >= 2:

@@ -6,7 +6,6 @@ import jax
 import pytest
 from hypothesis import settings
 
-
 TEST_DEVICES = 2
 
 

@@ -28,14 +28,39 @@ STRICT_PROMOTION = False  # optax inside (see conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 # The same configuration as tests/test_experiment.py's TINY: one compilation per process.
-TINY_FLAGS = ["--trials", "4", "--seed", "3", "--problem.n_per_class", "20",
-              "--problem.n_test_per_class", "500", "--model.hidden", "3", "--training.steps", "20"]
-TINY = C.from_dict({"trials": 4, "seed": 3, "problem.n_per_class": 20,
-                    "problem.n_test_per_class": 500, "model.hidden": 3, "training.steps": 20})
+TINY_FLAGS = [
+    "--trials",
+    "4",
+    "--seed",
+    "3",
+    "--problem.n_per_class",
+    "20",
+    "--problem.n_test_per_class",
+    "500",
+    "--model.hidden",
+    "3",
+    "--training.steps",
+    "20",
+]
+TINY = C.from_dict(
+    {
+        "trials": 4,
+        "seed": 3,
+        "problem.n_per_class": 20,
+        "problem.n_test_per_class": 500,
+        "model.hidden": 3,
+        "training.steps": 20,
+    }
+)
 TINY_SWEEP = {
     "name": "tiny",
-    "base": {"trials": 4, "seed": 3, "problem": {"n_per_class": 20, "n_test_per_class": 500},
-             "model": {"hidden": 3}, "training": {"steps": 20}},
+    "base": {
+        "trials": 4,
+        "seed": 3,
+        "problem": {"n_per_class": 20, "n_test_per_class": 500},
+        "model": {"hidden": 3},
+        "training": {"steps": 20},
+    },
     "grid": {"training.learning_rate": [0.05, 0.1]},
 }
 
@@ -53,13 +78,27 @@ def reproduced(tmp_path_factory):
 
 def test_reproduce_writes_a_world_readable_report_results_and_figures(reproduced):
     text = (reproduced / "report.md").read_text()
-    headings = ["Table 2", "Paired comparisons", "Table 3", "Table 4", "Table 5", "Table 6",
-                "Convergence", "## Figures"]
+    headings = [
+        "Table 2",
+        "Paired comparisons",
+        "Table 3",
+        "Table 4",
+        "Table 5",
+        "Table 6",
+        "Convergence",
+        "## Figures",
+    ]
     positions = [text.index(h) for h in headings]
     assert positions == sorted(positions)  # tables in the paper's order
     assert "![eq4_boxplot.png](eq4_boxplot.png)" in text
-    for name in ("report.md", "results.json", "eq4_boxplot.png", "posterior_plane.png",
-                 "confusion_heatmaps.png", "fig1_cross_entropy.png"):
+    for name in (
+        "report.md",
+        "results.json",
+        "eq4_boxplot.png",
+        "posterior_plane.png",
+        "confusion_heatmaps.png",
+        "fig1_cross_entropy.png",
+    ):
         mode = stat.S_IMODE((reproduced / name).stat().st_mode)
         assert mode & 0o044 == 0o044, (name, oct(mode))
     assert not list(reproduced.glob("*.tmp"))
@@ -73,7 +112,8 @@ def test_results_json_reproduces_every_table_and_the_engines_numbers(reproduced)
     for name in config.estimators:
         for form in ("eq4", "eq4_summed"):
             assert again["table2"][name][form]["mean"] == pytest.approx(
-                stored["table2"][name][form]["mean"], rel=1e-12)
+                stored["table2"][name][form]["mean"], rel=1e-12
+            )
         np.testing.assert_allclose(again["rates"][name], stored["rates"][name], rtol=1e-12)
     assert again["ranking"] == stored["ranking"]
     for a, b in zip(again["paired"], stored["paired"]):
@@ -81,19 +121,31 @@ def test_results_json_reproduces_every_table_and_the_engines_numbers(reproduced)
         assert (a["a_wins"], a["b_wins"]) == (b["a_wins"], b["b_wins"])
     engine = X.run(TINY)
     for e, name in enumerate(TINY.estimators):
-        np.testing.assert_allclose(results["per_trial"][name]["eq4"], engine["eq4"][:, e],
-                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            results["per_trial"][name]["eq4"], engine["eq4"][:, e], rtol=1e-6
+        )
         assert results["per_trial"][name]["rates"].shape == (4, 4, 4)  # per trial
 
 
 def _summary(values: dict[str, list[float]]) -> dict:
-    per = {n: {"eq4": np.array(v), "eq4_summed": 20 * np.array(v),
-               "error_rate": np.full(len(v), 0.3), "rates": np.full((len(v), 4, 4), 0.25),
-               "grad_norm": np.full(len(v), 1e-3), "final_loss": np.full(len(v), 0.1),
-               "loss_drop": np.full(len(v), 1e-2), "output_sum_min": np.ones(len(v)),
-               "output_sum_max": np.ones(len(v))} for n, v in values.items()}
-    res = {"per_trial": per, "bayes": {"error_rate": np.full(4, 0.29),
-                                        "rates": np.full((4, 4, 4), 0.25)}}
+    per = {
+        n: {
+            "eq4": np.array(v),
+            "eq4_summed": 20 * np.array(v),
+            "error_rate": np.full(len(v), 0.3),
+            "rates": np.full((len(v), 4, 4), 0.25),
+            "grad_norm": np.full(len(v), 1e-3),
+            "final_loss": np.full(len(v), 0.1),
+            "loss_drop": np.full(len(v), 1e-2),
+            "output_sum_min": np.ones(len(v)),
+            "output_sum_max": np.ones(len(v)),
+        }
+        for n, v in values.items()
+    }
+    res = {
+        "per_trial": per,
+        "bayes": {"error_rate": np.full(4, 0.29), "rates": np.full((4, 4, 4), 0.25)},
+    }
     return reproduce.summarise(TINY, res)
 
 
@@ -102,22 +154,28 @@ META = {"device": "cpu", "seconds": 1.0, "jax": "x", "jaxsoftmax": "y"}
 
 def test_report_prints_table_2_means_and_the_ranking_worst_to_best():
     # Bugs: Table 2's mean printed as a sum; the ranking reversed.
-    values = {"logistic/least_squares": [0.1, 0.2, 0.3, 0.4],
-              "softmax/least_squares": [0.5, 0.6, 0.7, 0.8],
-              "softmax/cross_entropy": [0.01, 0.02, 0.03, 0.04]}
+    values = {
+        "logistic/least_squares": [0.1, 0.2, 0.3, 0.4],
+        "softmax/least_squares": [0.5, 0.6, 0.7, 0.8],
+        "softmax/cross_entropy": [0.01, 0.02, 0.03, 0.04],
+    }
     text = R.reproduction(TINY, _summary(values), META, [])
     row = next(line for line in text.splitlines() if line.startswith("| softmax + least squares"))
     assert row.split("|")[2].strip() == "0.6500"  # the mean (a sum would print 2.6000)
     assert row.split("|")[3].strip() == "0.01667"  # variance, ddof 1
-    assert ("worst to best by mean eq. (4): softmax + least squares > logistic + least "
-            "squares > softmax + cross-entropy.") in text
+    assert (
+        "worst to best by mean eq. (4): softmax + least squares > logistic + least "
+        "squares > softmax + cross-entropy."
+    ) in text
     assert "Our ranking differs from the paper's" in text and "training-length" in text
 
 
 def test_report_says_when_the_ranking_is_the_papers():
-    values = {"logistic/least_squares": [0.5, 0.6, 0.7, 0.8],
-              "softmax/least_squares": [0.3, 0.4, 0.3, 0.4],
-              "softmax/cross_entropy": [0.1, 0.2, 0.1, 0.2]}
+    values = {
+        "logistic/least_squares": [0.5, 0.6, 0.7, 0.8],
+        "softmax/least_squares": [0.3, 0.4, 0.3, 0.4],
+        "softmax/cross_entropy": [0.1, 0.2, 0.1, 0.2],
+    }
     text = R.reproduction(TINY, _summary(values), META, [])
     assert "Our ranking is the paper's under this protocol." in text
 
@@ -151,8 +209,20 @@ def swept(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
     out = tmp / "out"
     desc = write_sweep(tmp)
-    assert run_cli("sweep", str(desc), "--out", str(out), "--chunk-size", "4", "--no-cache",
-                   "--quiet", "--no-plots") == 0
+    assert (
+        run_cli(
+            "sweep",
+            str(desc),
+            "--out",
+            str(out),
+            "--chunk-size",
+            "4",
+            "--no-cache",
+            "--quiet",
+            "--no-plots",
+        )
+        == 0
+    )
     return desc, out
 
 
@@ -195,8 +265,19 @@ def test_resume_recomputes_a_unit_missing_one_record(swept, tmp_path, caplog):
     with pytest.raises(sweep.SweepError, match="1 of 8 trainings have no complete records"):
         sweep.summarise(C.load_sweep(desc), folder)
     caplog.set_level("INFO", logger="jaxsoftmax")
-    assert run_cli("sweep", str(desc), "--out", str(folder), "--chunk-size", "4", "--no-cache",
-                   "--no-plots") == 0
+    assert (
+        run_cli(
+            "sweep",
+            str(desc),
+            "--out",
+            str(folder),
+            "--chunk-size",
+            "4",
+            "--no-cache",
+            "--no-plots",
+        )
+        == 0
+    )
     assert "7 done, computing 1 in 1 chunks" in caplog.text
     after = read_records(folder)
     assert after.keys() == before.keys()
@@ -214,8 +295,19 @@ def test_a_damaged_chunk_file_is_named_set_aside_and_recomputed(swept, tmp_path,
     cut = "".join(lines[:2]) + lines[2][: len(lines[2]) // 2]  # a line cut mid-record
     chunk.write_text(cut)
     caplog.set_level("INFO", logger="jaxsoftmax")
-    assert run_cli("sweep", str(desc), "--out", str(folder), "--chunk-size", "4", "--no-cache",
-                   "--no-plots") == 0
+    assert (
+        run_cli(
+            "sweep",
+            str(desc),
+            "--out",
+            str(folder),
+            "--chunk-size",
+            "4",
+            "--no-cache",
+            "--no-plots",
+        )
+        == 0
+    )
     assert f"{chunk}: damaged" in caplog.text
     assert (folder / "chunks" / "damaged" / chunk.name).read_text() == cut  # kept, not deleted
     after = read_records(folder)
@@ -225,7 +317,7 @@ def test_a_damaged_chunk_file_is_named_set_aside_and_recomputed(swept, tmp_path,
 
 
 def test_a_different_sweep_in_the_same_folder_is_refused(swept, tmp_path, capsys):
-    desc, out = swept
+    _, out = swept
     folder = copy_folder(out, tmp_path / "f")
     other = json.loads(json.dumps(TINY_SWEEP))
     other["base"]["trials"] = 5
@@ -236,8 +328,12 @@ def test_a_different_sweep_in_the_same_folder_is_refused(swept, tmp_path, capsys
 
 
 def test_sweep_plan_groups_cells_by_program_and_pads_to_the_devices():
-    spec = C.load_sweep({"base": {"trials": 3}, "grid": {"model.hidden": [4, 8],
-                                                         "training.learning_rate": [0.01, 0.1]}})
+    spec = C.load_sweep(
+        {
+            "base": {"trials": 3},
+            "grid": {"model.hidden": [4, 8], "training.learning_rate": [0.01, 0.1]},
+        }
+    )
     chunks = sweep.plan(spec, chunk_size=4, n_devices=2)
     assert len({c.spec for c in chunks}) == 2  # one program per hidden size
     assert all(c.size % 2 == 0 and len(c.units) <= c.size for c in chunks)
@@ -248,8 +344,13 @@ def test_sweep_plan_groups_cells_by_program_and_pads_to_the_devices():
 
 SWEEP_KILL = {
     "name": "kill",
-    "base": {"trials": 6, "seed": 1, "problem": {"n_per_class": 10, "n_test_per_class": 50},
-             "model": {"hidden": 2}, "training": {"steps": 10}},
+    "base": {
+        "trials": 6,
+        "seed": 1,
+        "problem": {"n_per_class": 10, "n_test_per_class": 50},
+        "model": {"hidden": 2},
+        "training": {"steps": 10},
+    },
     "grid": {"training.learning_rate": [0.05, 0.1]},
 }
 
@@ -257,10 +358,29 @@ SWEEP_KILL = {
 def _sweep_process(desc: Path, out: Path, cache: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-m", "jaxsoftmax", "sweep", str(desc), "--out", str(out),
-         "--chunk-size", "2", "--devices", "2", "--cache-dir", str(cache), "--no-plots",
-         "--pause", "0.3", "--quiet"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "jaxsoftmax",
+            "sweep",
+            str(desc),
+            "--out",
+            str(out),
+            "--chunk-size",
+            "2",
+            "--devices",
+            "2",
+            "--cache-dir",
+            str(cache),
+            "--no-plots",
+            "--pause",
+            "0.3",
+            "--quiet",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
     )
 
 
@@ -317,14 +437,23 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
     empty = tmp / "empty.json"
     empty.write_text(json.dumps({"grid": {"model.hidden": []}}))
     return [
-        (["reproduce", "--training.learning_rate", "inf"], "training.learning_rate: expected a finite number > 0, got inf"),
-        (["reproduce", "--training.weight_decay", "NaN"], "training.weight_decay: expected a finite number >= 0, got nan"),
+        (
+            ["reproduce", "--training.learning_rate", "inf"],
+            "training.learning_rate: expected a finite number > 0, got inf",
+        ),
+        (
+            ["reproduce", "--training.weight_decay", "NaN"],
+            "training.weight_decay: expected a finite number >= 0, got nan",
+        ),
         (["reproduce", "--seed", str(2**64)], "seed: expected an integer in [0, 2**32)"),
         (["reproduce", "--trials", "0"], "trials: expected an integer >= 1, got 0"),
         (["reproduce", "--estimators", '["softmax/hinge"]'], "estimators[0]"),
         (["reproduce", "--training.optimizer", "adamm"], "did you mean 'adam'"),
         (["reproduce", "--problem.covariance", "[[1, 2], [3, 4]]"], "must be symmetric"),
-        (["reproduce", "--set", "training.stepz=3"], "unknown key 'training.stepz' (did you mean 'training.steps'?)"),
+        (
+            ["reproduce", "--set", "training.stepz=3"],
+            "unknown key 'training.stepz' (did you mean 'training.steps'?)",
+        ),
         (["reproduce", "--out", str(a_file)], "is a file, not a folder"),
         (["reproduce", "--plugin", str(tmp / "missing.py")], "--plugin"),
         (["training-length", "--lengths", "0", "5"], "--lengths: expected step counts >= 1"),
@@ -334,9 +463,18 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
         (["sweep", str(unknown)], "unknown key 'trails' (did you mean 'trials'?)"),
         (["sweep", str(empty)], "model.hidden: is empty"),
         (["sweep", str(good), "--out", str(a_file)], "is a file, not a folder"),
-        (["sweep", str(good), "--out", str(corrupt), "--no-cache"], "damaged or not a sweep's description"),
-        (["sweep", str(good), "--out", str(hashless), "--no-cache"], "damaged or not a sweep's description"),
-        (["sweep", str(good), "--set", "training.learning_rate=-1"], "expected a finite number > 0, got -1"),
+        (
+            ["sweep", str(good), "--out", str(corrupt), "--no-cache"],
+            "damaged or not a sweep's description",
+        ),
+        (
+            ["sweep", str(good), "--out", str(hashless), "--no-cache"],
+            "damaged or not a sweep's description",
+        ),
+        (
+            ["sweep", str(good), "--set", "training.learning_rate=-1"],
+            "expected a finite number > 0, got -1",
+        ),
         (["nonsense"], "unknown command 'nonsense'"),
     ]
 
@@ -353,15 +491,34 @@ def test_every_bad_input_gets_one_clear_error_and_no_traceback(tmp_path, capsys)
 
 def test_cli_subprocess_bad_input_has_no_traceback(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "jaxsoftmax", "reproduce", "--training.learning_rate",
-                        "inf"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "jaxsoftmax", "reproduce", "--training.learning_rate", "inf"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "training.learning_rate" in r.stderr
 
 
 def test_training_length_runs_on_the_engine(tmp_path):
     out = tmp_path / "tl"
-    assert run_cli("training-length", *TINY_FLAGS[:-2], "--lengths", "5",
-                   "10", "--out", str(out), "--no-cache", "--quiet", "--no-plots") == 0
+    assert (
+        run_cli(
+            "training-length",
+            *TINY_FLAGS[:-2],
+            "--lengths",
+            "5",
+            "10",
+            "--out",
+            str(out),
+            "--no-cache",
+            "--quiet",
+            "--no-plots",
+        )
+        == 0
+    )
     text = (out / "report.md").read_text()
     assert "| 5 |" in text and "| 10 |" in text

@@ -33,7 +33,7 @@ TINY = C.from_dict(
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny_run():
     return X.run(TINY, keep=True)
 
@@ -121,9 +121,7 @@ def test_logistic_outputs_are_scored_as_they_are():
         p = jax.tree.map(lambda a, i=trial: a[i], params)
         x_test = data["x_test"][trial]
         est = np.asarray(js.logistic(mlp.apply(p, x_test)), np.float64)
-        exact = np.asarray(
-            gaussians.bayes_posterior(gaussians.paper_problem(), x_test), np.float64
-        )
+        exact = np.asarray(gaussians.bayes_posterior(gaussians.paper_problem(), x_test), np.float64)
         eq4 = np.sqrt(np.mean(np.sum((est - exact) ** 2, -1)))
         np.testing.assert_allclose(r["eq4"][trial, e], eq4, rtol=1e-4)
         renorm = est / est.sum(-1, keepdims=True)
@@ -215,5 +213,10 @@ def test_run_refuses_units_that_do_not_split_over_the_devices():
     spec, hyper = X.spec_of(TINY), X.hyper_of(TINY)
     hyp = X.Hyper(*(np.broadcast_to(a, (3, *np.shape(a))) for a in hyper))
     with pytest.raises(ValueError, match="3 units cannot be split evenly over 2 devices"):
-        X.run_units(spec, np.zeros(3, np.uint32), np.arange(3, dtype=np.int32), hyp,
-                    devices=jax.local_devices()[:2])
+        X.run_units(
+            spec,
+            np.zeros(3, np.uint32),
+            np.arange(3, dtype=np.int32),
+            hyp,
+            devices=jax.local_devices()[:2],
+        )

@@ -174,16 +174,20 @@ def _steps(opt, params, grads_seq):
 
 def _grads(key, params, n=5):
     keys = jax.random.split(key, n)
-    return [jax.tree.map(lambda a, k=k: jax.random.normal(k, a.shape, a.dtype), params)
-            for k in keys]
+    return [
+        jax.tree.map(lambda a, k=k: jax.random.normal(k, a.shape, a.dtype), params) for k in keys
+    ]
 
 
 def test_weight_decay_zero_is_bitwise_the_undecayed_optimizer():
     # Bug guarded: a decay step that perturbs the run even at decay 0.
     params = mlp.init(jax.random.key(20), 2, 5, 4)
     grads = _grads(jax.random.key(21), params)
-    for name, ref in (("adam", optax.adam(0.05)), ("sgd", optax.sgd(0.05)),
-                      ("momentum", optax.sgd(0.05, momentum=0.9))):
+    for name, ref in (
+        ("adam", optax.adam(0.05)),
+        ("sgd", optax.sgd(0.05)),
+        ("momentum", optax.sgd(0.05, momentum=0.9)),
+    ):
         ours = _steps(train.make_optimizer(name, 0.05, weight_decay=0.0), params, grads)
         theirs = _steps(ref, params, grads)
         jax.tree.map(np.testing.assert_array_equal, ours, theirs)
@@ -216,8 +220,9 @@ def test_traced_learning_rate_and_decay_take_the_concrete_steps():
     params = mlp.init(jax.random.key(26), 2, 5, 4)
     grads = _grads(jax.random.key(27), params)
     concrete = _steps(train.make_optimizer("adam", 0.05, weight_decay=0.1), params, grads)
-    traced = jax.jit(lambda lr, wd: _steps(train.make_optimizer("adam", lr, weight_decay=wd),
-                                           params, grads))(jnp.float32(0.05), jnp.float32(0.1))
+    traced = jax.jit(
+        lambda lr, wd: _steps(train.make_optimizer("adam", lr, weight_decay=wd), params, grads)
+    )(jnp.float32(0.05), jnp.float32(0.1))
     jax.tree.map(np.testing.assert_array_equal, concrete, traced)
 
 

@@ -41,6 +41,20 @@ def test_ci_runs_readmes_test_command():
     assert out == command_after("test-command")
 
 
+def test_readme_numbers_are_generated_from_the_stored_runs():
+    # README's tables are never typed: each generated block equals what the stored run gives.
+    from jaxsoftmax.cli import readme
+
+    generated = readme.blocks(ROOT)
+    assert {"reproduction", "training-length", "protocols"} <= set(generated)
+    assert readme.render(README, generated) == README, (
+        "README.md is stale: run python3 experiments/update_readme.py"
+    )
+    for name in generated:
+        body = re.search(rf"<!-- generated: {name} -->\n(.*?)\n<!-- /generated -->", README, re.S)
+        assert body and body.group(1).strip(), name
+
+
 def test_readme_python_examples_run():
     blocks = re.findall(r"```python\n(.+?)\n```", README, flags=re.S)
     assert blocks

@@ -33,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"error: unknown command {name!r}; expected one of {', '.join(COMMANDS)}",
-              file=sys.stderr)
+        print(
+            f"error: unknown command {name!r}; expected one of {', '.join(COMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     import importlib
 
@@ -53,8 +55,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: what was finished is kept; rerun the same command to resume",
-              file=sys.stderr)
+        print(
+            "interrupted: what was finished is kept; rerun the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     except SystemExit as exc:  # argparse: usage errors (2) and --help (0)
         return int(exc.code or 0) if isinstance(exc.code, int) else 2

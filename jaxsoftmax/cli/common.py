@@ -17,7 +17,9 @@ from .. import config as C
 
 log = logging.getLogger("jaxsoftmax")
 
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jaxsoftmax" / "xla"
+DEFAULT_CACHE = (
+    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jaxsoftmax" / "xla"
+)
 
 
 class UsageError(Exception):
@@ -38,10 +40,16 @@ def add_config_flags(p: argparse.ArgumentParser, base: C.Config, skip: tuple[str
             dest=f"cfg:{key}",
             metavar="VALUE",
             default=argparse.SUPPRESS,
-            help=f"{field.metadata.get('help', '')} (default: {json.dumps(C.to_jsonable(default))})",
+            help=f"{field.metadata.get('help', '')} "
+            f"(default: {json.dumps(C.to_jsonable(default))})",
         )
-    g.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any key, e.g. --set training.learning_rate=0.01")
+    g.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any key, e.g. --set training.learning_rate=0.01",
+    )
 
 
 def config_from_args(args: argparse.Namespace, base: C.Config) -> C.Config:
@@ -62,13 +70,25 @@ def _parse(raw: str) -> Any:
 
 def add_common_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress or messages, only errors")
-    p.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
-                   help="import a module or .py file first (its pairings, families ...)")
-    p.add_argument("--devices", type=int, default=0,
-                   help="on a CPU, the XLA host devices to split the work over "
-                   "(default: one per core); elsewhere, use the first N devices")
-    p.add_argument("--cache-dir", default=str(DEFAULT_CACHE),
-                   help=f"persistent XLA compilation cache (default {DEFAULT_CACHE})")
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE_OR_FILE",
+        help="import a module or .py file first (its pairings, families ...)",
+    )
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=0,
+        help="on a CPU, the XLA host devices to split the work over "
+        "(default: one per core); elsewhere, use the first N devices",
+    )
+    p.add_argument(
+        "--cache-dir",
+        default=str(DEFAULT_CACHE),
+        help=f"persistent XLA compilation cache (default {DEFAULT_CACHE})",
+    )
     p.add_argument("--no-cache", action="store_true", help="no persistent compilation cache")
 
 
@@ -139,4 +159,6 @@ def load_plugin(spec: str) -> None:
     except ModuleNotFoundError as err:
         raise UsageError(f"--plugin {spec}: {err}") from None
     except Exception as err:  # a plugin's own error: name it, without the traceback
-        raise UsageError(f"--plugin {spec}: importing it failed: {type(err).__name__}: {err}") from None
+        raise UsageError(
+            f"--plugin {spec}: importing it failed: {type(err).__name__}: {err}"
+        ) from None

@@ -79,7 +79,9 @@ def eq4_figure(results: dict, out: Path) -> str:
     xs = [i + 1 for i, n in enumerate(names) if n in paper.TABLE2]
     ys = [paper.TABLE2[n][0] for n in names if n in paper.TABLE2]
     if xs:
-        ax.scatter(xs, ys, marker="D", color="crimson", zorder=3, label="the paper's mean (Table 2)")
+        ax.scatter(
+            xs, ys, marker="D", color="crimson", zorder=3, label="the paper's mean (Table 2)"
+        )
         ax.legend(fontsize=8, loc="upper right")
     ax.set_ylabel("eq. (4), summed over the test points")
     trials = len(np.asarray(per[names[0]]["eq4"]))
@@ -98,8 +100,15 @@ def confusion_heatmaps(summary: dict, out: Path) -> str:
         ax.imshow(rates, vmin=0, vmax=1, cmap="Blues")
         for i in range(rates.shape[0]):
             for j in range(rates.shape[1]):
-                ax.text(j, i, f"{rates[i, j]:.3f}", ha="center", va="center", fontsize=7,
-                        color="white" if rates[i, j] > 0.5 else "black")
+                ax.text(
+                    j,
+                    i,
+                    f"{rates[i, j]:.3f}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if rates[i, j] > 0.5 else "black",
+                )
         ticks = range(rates.shape[0])
         ax.set_xticks(ticks, [str(k + 1) for k in ticks])
         ax.set_yticks(ticks, [str(k + 1) for k in ticks])
@@ -129,26 +138,45 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
     for name, params in example["params"].items():
         estimate = js.get_pairing(name).activate(mlp.apply(params, points))
         panels[paper.label(name)] = np.asarray(estimate)[:, 0].reshape(gx.shape)
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels) + 1, 4.3), sharey=True,
-                             layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(panels),
+        figsize=(3.2 * len(panels) + 1, 4.3),
+        sharey=True,
+        layout="constrained",
+        squeeze=False,
+    )
     markers = "o^sDvP*X"
     for ax, (title, surface) in zip(axes[0], panels.items()):
         im = ax.contourf(gx, gy, surface, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
         ax.contour(gx, gy, exact, levels=[0.1, 0.5, 0.9], colors="k", linewidths=0.7)
         x, y = np.asarray(example["x"]), np.asarray(example["y"])
         for k in range(config.problem.n_classes):
-            ax.scatter(x[y == k, 0], x[y == k, 1], s=5, marker=markers[k % len(markers)],
-                       color=f"C{k}", label=f"class {k + 1}", edgecolors="none")
+            ax.scatter(
+                x[y == k, 0],
+                x[y == k, 1],
+                s=5,
+                marker=markers[k % len(markers)],
+                color=f"C{k}",
+                label=f"class {k + 1}",
+                edgecolors="none",
+            )
         ax.set_title(title, fontsize=8)
         ax.set_xlabel("$x_1$")
         ax.set_xlim(grid[0], grid[-1])
         ax.set_ylim(grid[0], grid[-1])
         ax.set_aspect("equal")
     axes[0][0].set_ylabel("$x_2$")
-    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="outside lower center",
-               ncols=config.problem.n_classes, fontsize=8, markerscale=2)
-    fig.colorbar(im, ax=axes[0], shrink=0.8,
-                 label=r"$\hat P(C_1 \mid x)$ (black: exact 0.1, 0.5, 0.9)")
+    fig.legend(
+        *axes[0][0].get_legend_handles_labels(),
+        loc="outside lower center",
+        ncols=config.problem.n_classes,
+        fontsize=8,
+        markerscale=2,
+    )
+    fig.colorbar(
+        im, ax=axes[0], shrink=0.8, label=r"$\hat P(C_1 \mid x)$ (black: exact 0.1, 0.5, 0.9)"
+    )
     return save(fig, out / "posterior_plane.png", tight=False)
 
 

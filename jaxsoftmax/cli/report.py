@@ -8,7 +8,7 @@ from .. import config as C
 from .. import paper
 from ..gaussians import analytic_paper_rates
 
-__all__ = ["protocol", "rates_table", "reproduction"]
+__all__ = ["across_seeds", "protocol", "rates_table", "readme_reproduction", "reproduction"]
 
 # A fixed-length protocol stops where it was told to: a gradient still this large there is
 # the protocol's stopping point, not a failure (see the training-length study).
@@ -34,10 +34,39 @@ def protocol(config: C.Config) -> str:
 def rates_table(rates) -> list[str]:
     rates = np.asarray(rates, float)
     k = rates.shape[0]
-    lines = ["| true \\ ascribed | " + " | ".join(str(i + 1) for i in range(k)) + " |",
-             "|---" * (k + 1) + "|"]
+    lines = [
+        "| true \\ ascribed | " + " | ".join(str(i + 1) for i in range(k)) + " |",
+        "|---" * (k + 1) + "|",
+    ]
     for i, row in enumerate(rates):
         lines.append(f"| {i + 1} | " + " | ".join(f"{v:.4f}" for v in row) + " |")
+    return lines
+
+
+def across_seeds(a: dict) -> list[str]:
+    """The seed-robustness table: how many of the seeds give each ranking and each decisive
+    paired difference."""
+    n = len(a["seeds"])
+    seeds = f"seeds {a['seeds'][0]}–{a['seeds'][-1]}"
+    label = paper.label
+    lines = [
+        f"### Across {n} seeds ({seeds}, this protocol, {n} × the trials above)",
+        "",
+        "| ranking, worst to best | seeds |",
+        "|---|---|",
+    ]
+    for key, count in sorted(a["rankings"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {' > '.join(label(x) for x in key.split(' > '))} | {count} of {n} |")
+    lines += [
+        "",
+        "| A | B | A decisively better | B decisively better | undecided |",
+        "|---|---|---|---|---|",
+    ]
+    for p in a["paired"]:
+        lines.append(
+            f"| {label(p['a'])} | {label(p['b'])} | {p['a_better']} of {n} "
+            f"| {p['b_better']} of {n} | {p['undecided']} of {n} |"
+        )
     return lines
 
 
@@ -113,19 +142,22 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         "## Paired comparisons across trials (eq. 4; each trial: same data, same start)",
         "",
         "| A | B | A better in | B better in | mean A − B [95% CI] | sign test p "
-        "| Wilcoxon p | paired t p |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Wilcoxon p | paired t p | decisive |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in summary["paired"]:
+        decisive = max(row["sign_test_p"], row["wilcoxon_p"], row["ttest_p"]) < 0.05
         lines.append(
             f"| {label(row['a'])} | {label(row['b'])} | {row['a_wins']}/{row['trials']} "
             f"| {row['b_wins']}/{row['trials']} | {row['mean_diff']:+.4f} "
             f"[{row['diff_ci_low']:+.4f}, {row['diff_ci_high']:+.4f}] "
-            f"| {row['sign_test_p']:.2g} | {row['wilcoxon_p']:.2g} | {row['ttest_p']:.2g} |"
+            f"| {row['sign_test_p']:.2g} | {row['wilcoxon_p']:.2g} | {row['ttest_p']:.2g} "
+            f"| {'yes' if decisive else 'no'} |"
         )
+    lines += ["", "Decisive: all three tests agree at p < 0.05."]
+    if "across_seeds" in summary:
+        lines += ["", *across_seeds(summary["across_seeds"])]
     lines += [
-        "",
-        "A difference is called decisive here only where all three tests agree (p < 0.05).",
         "",
         "## Tables 3–6: class-conditional classification rates (rows: true class)",
         "",
@@ -134,8 +166,12 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
     ]
     if paper_setup:
         lines += ["Analytic (Φ(1)², Φ(1)Φ(−1), Φ(−1)²):", "", *rates_table(analytic_paper_rates())]
-    lines += ["", "Empirical, the Bayes rule on our test samples:", "",
-              *rates_table(summary["bayes_rates_empirical"])]
+    lines += [
+        "",
+        "Empirical, the Bayes rule on our test samples:",
+        "",
+        *rates_table(summary["bayes_rates_empirical"]),
+    ]
     if paper_setup:
         lines += ["", "The paper's:", "", *rates_table(paper.TABLES["bayes"])]
     order = sorted(names, key=lambda n: paper.TABLE_NUMBER.get(n, 99))
@@ -149,8 +185,11 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
             lines += ["", "The paper's:", "", *rates_table(paper.TABLES[name])]
             trace += f", paper {np.trace(np.asarray(paper.TABLES[name])):.4f}"
         er = summary["error_rate"][name]
-        lines += ["", f"{trace}; test error rate {er['mean']:.4f} [{er['ci_low']:.4f}, "
-                  f"{er['ci_high']:.4f}] (Bayes rule: {summary['bayes_error_rate']:.4f})."]
+        lines += [
+            "",
+            f"{trace}; test error rate {er['mean']:.4f} [{er['ci_low']:.4f}, "
+            f"{er['ci_high']:.4f}] (Bayes rule: {summary['bayes_error_rate']:.4f}).",
+        ]
     lines += [
         "",
         "## Convergence",
@@ -179,3 +218,166 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         lines += ["", "## Figures", ""]
         lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines) + "\n"
+
+
+def readme_reproduction(config: C.Config, summary: dict) -> str:
+    """README's reproduction tables, generated from a run's summary (``results.json``): the
+    numbers in README are never typed by hand (a test compares them with the stored run)."""
+    label = paper.label
+    t2 = summary["table2"]
+    lines = [
+        f"**Table 2** — eq. (4), mean (variance) over {config.trials} trials, seed "
+        f"{config.seed}; the last column is ours − the paper's summed mean with the 95% "
+        "interval of our mean.",
+        "",
+        "| estimator | eq. (4) | eq. (4) summed | the paper's | ours − paper [95% CI] |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in t2.items():
+        pm, pv = paper.TABLE2.get(name, (np.nan, np.nan))
+        diff = (
+            f"{r['diff']:+.3f} [{r['diff_ci'][0]:+.3f}, {r['diff_ci'][1]:+.3f}]"
+            if "diff" in r
+            else "—"
+        )
+        lines.append(
+            f"| {label(name)} | {r['eq4']['mean']:.4f} ({r['eq4']['var']:.5f}) "
+            f"| {r['eq4_summed']['mean']:.3f} ({r['eq4_summed']['var']:.3f}) "
+            f"| {pm:.3f} ({pv:.3f}) | {diff} |"
+        )
+    lines += [
+        "",
+        f"Paired over the {config.trials} trials of seed {config.seed} (same data, same initial "
+        "weights; decisive = sign test, Wilcoxon and paired t all at p < 0.05):",
+        "",
+        "| A | B | A better in | mean A − B | sign p | Wilcoxon p | t p | decisive |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in summary["paired"]:
+        decisive = max(row["sign_test_p"], row["wilcoxon_p"], row["ttest_p"]) < 0.05
+        lines.append(
+            f"| {label(row['a'])} | {label(row['b'])} | {row['a_wins']}/{row['trials']} "
+            f"| {row['mean_diff']:+.4f} | {row['sign_test_p']:.2g} | {row['wilcoxon_p']:.2g} "
+            f"| {row['ttest_p']:.2g} | {'yes' if decisive else 'no'} |"
+        )
+    if "across_seeds" in summary:
+        lines += ["", *across_seeds(summary["across_seeds"])]
+    lines += [
+        "",
+        "**Tables 3–6**, diagonals (trace) beside the paper's:",
+        "",
+        "| estimator (paper's table) | ours: diagonal | trace | paper: diagonal | trace |",
+        "|---|---|---|---|---|",
+    ]
+    for name in sorted(t2, key=lambda n: paper.TABLE_NUMBER.get(n, 99)):
+        ours = np.asarray(summary["rates"][name])
+        theirs = np.asarray(paper.TABLES[name]) if name in paper.TABLES else None
+        diag = " ".join(f"{v:.3f}".lstrip("0") for v in np.diag(ours))
+        pd = (
+            " ".join(f"{v:.3f}".lstrip("0") for v in np.diag(theirs)) if theirs is not None else "—"
+        )
+        pt = f"{np.trace(theirs):.4f}" if theirs is not None else "—"
+        lines.append(
+            f"| {label(name)} ({paper.TABLE_NUMBER.get(name, '—')}) | {diag} "
+            f"| {np.trace(ours):.4f} | {pd} | {pt} |"
+        )
+    return "\n".join(lines)
+
+
+def readme_training_length(config: C.Config, summary: dict) -> str:
+    """README's training-length table, generated from ``jaxsoftmax training-length``'s
+    ``results.json``."""
+    names = list(config.estimators)
+    short = {
+        n: paper.label(n).replace("least squares", "LS").replace("cross-entropy", "CE")
+        for n in names
+    }
+    lines = [
+        f"Mean eq. (4), summed form (the paper's scale), {config.trials} trials of seed "
+        f"{config.seed}, one run to {config.training.steps} steps with snapshots; the last "
+        "column: test error rate, mean over the estimators.",
+        "",
+        "| steps | "
+        + " | ".join(short[n] for n in names)
+        + " | ranking, worst to best | error rate |",
+        "|---|" + "---|" * len(names) + "---|---|",
+    ]
+    for row in summary["rows"]:
+        mine = [n for n in row["ranking"] if n in paper.RANKING] == list(paper.RANKING)
+        err = float(np.mean([row["error_rate"][n] for n in names]))
+        lines.append(
+            f"| {row['steps']} | "
+            + " | ".join(f"{row['eq4_summed'][n]:.2f}" for n in names)
+            + " | "
+            + " > ".join(short[n] for n in row["ranking"])
+            + (" (the paper's)" if mine else "")
+            + f" | {err:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def readme_protocols(cells: list[dict], summary: dict, trials: int) -> str:
+    """README's protocol table from the ``protocols`` sweep (``summary.json``): per protocol,
+    mean eq. (4) over the seeds and, per pair, in how many seeds each side is decisively
+    better (sign, Wilcoxon and paired t tests all at p < 0.05)."""
+
+    def protocol(row) -> str:
+        if row["training.early_stopping"]:
+            return "early stopping (best on 100 validation points per class)"
+        if row["training.weight_decay"]:
+            return f"decoupled weight decay {row['training.weight_decay']:g}"
+        return "fixed 2000 steps (the reproduction)"
+
+    seeds = sorted({r["seed"] for r in summary["cells"]})
+    names = list(dict.fromkeys(r["estimator"] for r in summary["cells"]))
+    short = {
+        n: paper.label(n).replace("least squares", "LS").replace("cross-entropy", "CE")
+        for n in names
+    }
+    protocols = list(dict.fromkeys(protocol(r) for r in summary["cells"]))
+    lines = [
+        f"Mean eq. (4) summed (×√N, the paper's scale) over {len(seeds)} seeds × {trials} "
+        "trials; then, for each pair, the seeds (of "
+        f"{len(seeds)}) in which A / B is decisively better (sign, Wilcoxon and paired t "
+        "tests all at p < 0.05):",
+        "",
+        "| protocol | "
+        + " | ".join(short[n] for n in names)
+        + " | "
+        + " | ".join(
+            f"{short[a]} vs {short[b]}" for i, a in enumerate(names) for b in names[i + 1 :]
+        )
+        + " |",
+        "|---|" + "---|" * (len(names) + len(names) * (len(names) - 1) // 2),
+    ]
+    scale = None
+    for proto in protocols:
+        rows = [r for r in summary["cells"] if protocol(r) == proto]
+        if scale is None:
+            scale = float(np.sqrt(4 * 100))  # N test points of the default problem
+        means = [
+            np.mean([r["eq4"]["mean"] for r in rows if r["estimator"] == n]) * scale for n in names
+        ]
+        pairs = []
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                ps = [
+                    p
+                    for p in summary["paired"]
+                    if protocol(p) == proto and p["a"] == a and p["b"] == b
+                ]
+                dec = [
+                    0
+                    if max(p["sign_test_p"], p["wilcoxon_p"], p["ttest_p"]) >= 0.05
+                    else (1 if p["mean_diff"] < 0 else -1)
+                    for p in ps
+                ]
+                pairs.append(f"{dec.count(1)} / {dec.count(-1)}")
+        lines.append(
+            f"| {proto} | "
+            + " | ".join(f"{m:.2f}" for m in means)
+            + " | "
+            + " | ".join(pairs)
+            + " |"
+        )
+    return "\n".join(lines)

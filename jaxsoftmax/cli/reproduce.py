@@ -51,9 +51,7 @@ def results_from(config: C.Config, raw: dict) -> dict:
         "example": {
             "x": data["x"][0],
             "y": data["y"][0],
-            "params": {
-                name: _first(params[e]) for e, name in enumerate(config.estimators)
-            },
+            "params": {name: _first(params[e]) for e, name in enumerate(config.estimators)},
         },
     }
 
@@ -64,10 +62,52 @@ def _first(tree):
     return jax.tree.map(lambda a: np.asarray(a)[0], tree)
 
 
+def decisive(row: dict, level: float = 0.05) -> int:
+    """+1 where A is decisively better than B (all of the sign, Wilcoxon and paired t tests
+    at p < level), −1 where B is, 0 otherwise."""
+    if max(row["sign_test_p"], row["wilcoxon_p"], row["ttest_p"]) >= level:
+        return 0
+    return 1 if row["mean_diff"] < 0 else -1
+
+
+def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = False) -> dict:
+    """The ranking and the paired comparisons for seeds ``config.seed … + n_seeds − 1``
+    (``first``: the per-trial eq. (4) of the first seed, already computed): how many seeds
+    give each ranking, and for each pair how often each side is decisively better."""
+    per_seed = [first]
+    for s in range(config.seed + 1, config.seed + n_seeds):
+        with Progress(config.training.steps, f"seed {s}", unit="steps", quiet=quiet) as bar:
+            raw = experiment.run(C.override(config, seed=s), progress=bar.update_to)
+        per_seed.append({n: m["eq4"] for n, m in experiment.per_estimator(config, raw).items()})
+    rankings: dict[str, int] = {}
+    pairs: dict[tuple[str, str], list[int]] = {}
+    for eq4 in per_seed:
+        key = " > ".join(stats.ranking(eq4))
+        rankings[key] = rankings.get(key, 0) + 1
+        for row in stats.paired_all(eq4):
+            pairs.setdefault((row["a"], row["b"]), []).append(decisive(row))
+    return {
+        "seeds": list(range(config.seed, config.seed + n_seeds)),
+        "rankings": rankings,
+        "paired": [
+            {
+                "a": a,
+                "b": b,
+                "a_better": v.count(1),
+                "b_better": v.count(-1),
+                "undecided": v.count(0),
+            }
+            for (a, b), v in pairs.items()
+        ],
+    }
+
+
 def summarise(config: C.Config, results: dict) -> dict:
     """Every table of the report from the per-trial values alone (``results["per_trial"]``
     and ``results["bayes"]``, e.g. as read back from ``results.json``)."""
-    per = {n: {k: np.asarray(v, float) for k, v in m.items()} for n, m in results["per_trial"].items()}
+    per = {
+        n: {k: np.asarray(v, float) for k, v in m.items()} for n, m in results["per_trial"].items()
+    }
     table2 = {}
     for name, m in per.items():
         row = {"eq4": stats.describe(m["eq4"]), "eq4_summed": stats.describe(m["eq4_summed"])}
@@ -88,7 +128,9 @@ def summarise(config: C.Config, results: dict) -> dict:
         "rates": {n: np.nanmean(m["rates"], axis=0).tolist() for n, m in per.items()},
         "error_rate": {n: stats.describe(m["error_rate"]) for n, m in per.items()},
         "bayes_error_rate": float(np.mean(results["bayes"]["error_rate"])),
-        "bayes_rates_empirical": np.nanmean(np.asarray(results["bayes"]["rates"], float), axis=0).tolist(),
+        "bayes_rates_empirical": np.nanmean(
+            np.asarray(results["bayes"]["rates"], float), axis=0
+        ).tolist(),
         "convergence": {
             n: {
                 "grad_norm_median": float(np.median(m["grad_norm"])),
@@ -111,6 +153,13 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="results/dunne_campbell", help="output folder")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="also run the next N-1 seeds and report in how many each ranking and "
+        "each decisive paired difference holds (default 1: this seed only)",
+    )
     common.add_common_flags(p)
     common.add_config_flags(p, C.Config())
     return p
@@ -126,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     results = compute(config, devices=None, quiet=args.quiet)
     seconds = time.perf_counter() - start
     summary = summarise(config, results)
+    if args.seeds < 1:
+        raise common.UsageError(f"--seeds: expected a count >= 1, got {args.seeds}")
+    if args.seeds > 1:
+        first = {n: np.asarray(m["eq4"]) for n, m in results["per_trial"].items()}
+        summary["across_seeds"] = across_seeds(config, args.seeds, first, quiet=args.quiet)
     meta = {**io.metadata(), "seconds": seconds, "devices_used": len(devices)}
     figures: list[str] = []
     if not args.no_plots:
@@ -149,7 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
     log.info(
         "wrote %s, %s and %d figures in %.1f s (training and evaluation: %.1f s)",
-        out / "report.md", out / "results.json", len(figures), time.perf_counter() - start, seconds,
+        out / "report.md",
+        out / "results.json",
+        len(figures),
+        time.perf_counter() - start,
+        seconds,
     )
     return 0
 
@@ -161,8 +219,9 @@ def load_results(path: str | Path) -> tuple[C.Config, dict]:
     config = C.from_dict(data["config"])
 
     def arr(v):
-        return np.asarray([np.nan if x is None else x for x in np.ravel(np.asarray(v, object))],
-                          float).reshape(np.shape(v))
+        return np.asarray(
+            [np.nan if x is None else x for x in np.ravel(np.asarray(v, object))], float
+        ).reshape(np.shape(v))
 
     per = {n: {k: arr(v) for k, v in m.items()} for n, m in data["per_trial"].items()}
     bayes = {k: arr(v) for k, v in data["bayes"].items()}

@@ -173,8 +173,11 @@ def prepare_folder(sweep: C.SweepSpec, folder: Path) -> None:
                 "move it away or use another --out folder"
             ) from None
         if old_hash != sweep.hash:
-            diff = [f"cell {i}: {line}" for i, (a, b) in enumerate(zip(old_cells, cells))
-                    for line in C.config_diff(a, b)]
+            diff = [
+                f"cell {i}: {line}"
+                for i, (a, b) in enumerate(zip(old_cells, cells))
+                for line in C.config_diff(a, b)
+            ]
             if len(old_cells) != len(cells):
                 diff.append(f"cells: {len(old_cells)} in the folder, {len(cells)} now")
             raise SweepError(
@@ -184,8 +187,16 @@ def prepare_folder(sweep: C.SweepSpec, folder: Path) -> None:
                 + "\nUse another --out folder, or the folder's own description."
             )
         return
-    io.write_json(path, {"hash": sweep.hash, "name": sweep.name, "description": sweep.description,
-                         "varied": list(sweep.varied), "cells": cells})
+    io.write_json(
+        path,
+        {
+            "hash": sweep.hash,
+            "name": sweep.name,
+            "description": sweep.description,
+            "varied": list(sweep.varied),
+            "cells": cells,
+        },
+    )
 
 
 def scan(sweep: C.SweepSpec, folder: Path) -> tuple[set[tuple[int, int]], list[Path]]:
@@ -206,8 +217,9 @@ def scan(sweep: C.SweepSpec, folder: Path) -> tuple[set[tuple[int, int]], list[P
             while target.exists():
                 target, n = where / f"{path.stem}.{n}{path.suffix}", n + 1
             path.rename(target)
-            log.warning("%s: damaged (%s); moved to %s, its units will be computed again",
-                        path, err, target)
+            log.warning(
+                "%s: damaged (%s); moved to %s, its units will be computed again", path, err, target
+            )
             continue
         for r in rows:
             seen[(r["cell"], r["trial"])].add(r["estimator"])
@@ -220,7 +232,7 @@ def _record(line: str) -> dict:
     if not isinstance(r, dict):
         raise ValueError("a line is not a record")
     for key in ("cell", "trial", "estimator", *SUMMARY_METRICS):
-        r[key]  # noqa: B018 - raises KeyError for a record cut short
+        r[key]
     return r
 
 
@@ -246,8 +258,10 @@ def stop_between_chunks():
         if flag["signal"] is not None:
             raise KeyboardInterrupt
         flag["signal"] = signum
-        log.warning("%s: stopping after the current chunk (send it again to stop now)",
-                    signal.Signals(signum).name)
+        log.warning(
+            "%s: stopping after the current chunk (send it again to stop now)",
+            signal.Signals(signum).name,
+        )
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -257,8 +271,15 @@ def stop_between_chunks():
             signal.signal(s, h)
 
 
-def run_sweep(sweep: C.SweepSpec, folder: Path, *, devices: Sequence, chunk_size: int | None = None,
-              pause: float = 0.0, quiet: bool = False) -> dict:
+def run_sweep(
+    sweep: C.SweepSpec,
+    folder: Path,
+    *,
+    devices: Sequence,
+    chunk_size: int | None = None,
+    pause: float = 0.0,
+    quiet: bool = False,
+) -> dict:
     """Computes the units missing from ``folder``, writing each chunk as it finishes."""
     folder = Path(folder)
     prepare_folder(sweep, folder)
@@ -270,13 +291,25 @@ def run_sweep(sweep: C.SweepSpec, folder: Path, *, devices: Sequence, chunk_size
     log.info(
         "sweep %r: %d cells x %d trials = %d trainings x %d estimators; %d done, computing %d "
         "in %d chunks of <= %d on %d %s device(s); %d program(s) to compile",
-        sweep.name, len(sweep.cells), sweep.trials, sweep.n_trainings, len(sweep.estimators),
-        len(done), units, len(chunks), size, len(devices), devices[0].platform, programs,
+        sweep.name,
+        len(sweep.cells),
+        sweep.trials,
+        sweep.n_trainings,
+        len(sweep.estimators),
+        len(done),
+        units,
+        len(chunks),
+        size,
+        len(devices),
+        devices[0].platform,
+        programs,
     )
     start = time.perf_counter()
     computed, interrupted = 0, None
-    with stop_between_chunks() as flag, Progress(units, "sweep", unit="trainings",
-                                                 quiet=quiet) as bar:
+    with (
+        stop_between_chunks() as flag,
+        Progress(units, "sweep", unit="trainings", quiet=quiet) as bar,
+    ):
         for chunk in chunks:
             out = run_chunk(sweep, chunk, devices)
             text = "".join(json.dumps(r) + "\n" for r in records(sweep, chunk, out))
@@ -289,8 +322,13 @@ def run_sweep(sweep: C.SweepSpec, folder: Path, *, devices: Sequence, chunk_size
                 interrupted = flag["signal"]
                 break
     seconds = time.perf_counter() - start
-    return {"computed": computed, "seconds": seconds, "interrupted": interrupted,
-            "damaged": [str(p) for p in damaged], "programs": programs}
+    return {
+        "computed": computed,
+        "seconds": seconds,
+        "interrupted": interrupted,
+        "damaged": [str(p) for p in damaged],
+        "programs": programs,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,7 +351,9 @@ def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
             + (f" ({len(damaged)} damaged chunk files set aside)" if damaged else "")
             + "; run the sweep again to compute them before summarising"
         )
-    values: dict[tuple[int, str], dict[str, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
+    values: dict[tuple[int, str], dict[str, dict[int, float]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
     bayes: dict[int, list[float]] = defaultdict(list)
     grad: dict[str, list[float]] = defaultdict(list)
     for r in iter_records(folder):
@@ -344,8 +384,9 @@ def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
     return {
         "cells": rows,
         "paired": paired,
-        "grad_norm": {n: {"median": float(np.median(g)), "max": float(np.max(g))}
-                      for n, g in grad.items()},
+        "grad_norm": {
+            n: {"median": float(np.median(g)), "max": float(np.max(g))} for n, g in grad.items()
+        },
         "n_records": len(sweep.cells) * sweep.trials * len(sweep.estimators),
     }
 
@@ -367,7 +408,8 @@ def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) 
         "",
         f"{len(sweep.cells)} cells × {sweep.trials} trials × {len(sweep.estimators)} estimators "
         f"(hash `{sweep.hash}`); varied: {', '.join(varied) or 'nothing'}; fixed: "
-        + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fixed.items()) + ".",
+        + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fixed.items())
+        + ".",
         "",
         f"Records: {summary['n_records']}. " + meta.get("run_line", ""),
         "",
@@ -377,30 +419,62 @@ def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) 
         "",
         "## Per cell: mean [95% CI] over trials (non-finite results counted, not averaged)",
         "",
-        "| " + " | ".join([*varied, "estimator", "eq. (4)", "error rate", "Bayes", "non-finite"]) + " |",
+        "| "
+        + " | ".join([*varied, "estimator", "eq. (4)", "error rate", "Bayes", "non-finite"])
+        + " |",
         "|" + "---|" * (len(varied) + 5),
     ]
     for r in summary["cells"]:
-        lines.append("| " + " | ".join([
-            *(json.dumps(r[k]) for k in varied), r["estimator"], _ci(r["eq4"]),
-            _ci(r["error_rate"]), f"{r['bayes_error_rate']:.4f}",
-            f"{r['eq4']['nonfinite']}/{sweep.trials}"]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    *(json.dumps(r[k]) for k in varied),
+                    r["estimator"],
+                    _ci(r["eq4"]),
+                    _ci(r["error_rate"]),
+                    f"{r['bayes_error_rate']:.4f}",
+                    f"{r['eq4']['nonfinite']}/{sweep.trials}",
+                ]
+            )
+            + " |"
+        )
     lines += [
         "",
         "## Paired comparisons of eq. (4) (A wins: lower); p adjusted for the false discovery "
         f"rate over all {len(summary['paired'])} comparisons (Benjamini–Hochberg)",
         "",
-        "| " + " | ".join([*varied, "A", "B", "trials", "A wins", "mean A − B", "Wilcoxon p",
-                          "FDR-adjusted p"]) + " |",
+        "| "
+        + " | ".join(
+            [*varied, "A", "B", "trials", "A wins", "mean A − B", "Wilcoxon p", "FDR-adjusted p"]
+        )
+        + " |",
         "|" + "---|" * (len(varied) + 7),
     ]
     for p in summary["paired"]:
-        lines.append("| " + " | ".join([
-            *(json.dumps(p[k]) for k in varied), p["a"], p["b"], str(p["trials"]),
-            f"{p['a_wins']}/{p['trials']}", f"{p['mean_diff']:+.4f}", f"{p['wilcoxon_p']:.2g}",
-            f"{p['wilcoxon_p_fdr']:.2g}"]) + " |")
-    lines += ["", "## Convergence (final gradient norm of the training loss)", "",
-              "| estimator | median | max |", "|---|---|---|"]
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    *(json.dumps(p[k]) for k in varied),
+                    p["a"],
+                    p["b"],
+                    str(p["trials"]),
+                    f"{p['a_wins']}/{p['trials']}",
+                    f"{p['mean_diff']:+.4f}",
+                    f"{p['wilcoxon_p']:.2g}",
+                    f"{p['wilcoxon_p_fdr']:.2g}",
+                ]
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "## Convergence (final gradient norm of the training loss)",
+        "",
+        "| estimator | median | max |",
+        "|---|---|---|",
+    ]
     for n, g in summary["grad_norm"].items():
         lines.append(f"| {n} | {g['median']:.2e} | {g['max']:.2e} |")
     if figures:
@@ -421,14 +495,21 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
         if not all(isinstance(r[key], (int, float)) for r in summary["cells"]):
             continue
         others = [k for k in varied if k != key]
-        panels = sorted({tuple(r[k] for k in others) for r in summary["cells"]},
-                        key=lambda t: [json.dumps(x) if not isinstance(x, (int, float)) else x
-                                       for x in t])
+        panels = sorted(
+            {tuple(r[k] for k in others) for r in summary["cells"]},
+            key=lambda t: [json.dumps(x) if not isinstance(x, (int, float)) else x for x in t],
+        )
         if len(panels) > 12:
             continue
         for metric in SUMMARY_METRICS:
-            fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels) + 0.8, 3.8),
-                                     squeeze=False, sharex=True, sharey=True)
+            fig, axes = plt.subplots(
+                1,
+                len(panels),
+                figsize=(4.6 * len(panels) + 0.8, 3.8),
+                squeeze=False,
+                sharex=True,
+                sharey=True,
+            )
             for ax, panel in zip(axes[0], panels):
                 rows = [r for r in summary["cells"] if tuple(r[k] for k in others) == panel]
                 for name in sweep.estimators:
@@ -436,9 +517,14 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
                     x = np.array([r[key] for r in pr], float)
                     m = np.array([r[metric]["mean"] for r in pr])
                     (line,) = ax.plot(x, m, marker="o", ms=3, label=name)
-                    ax.fill_between(x, [r[metric]["ci_low"] for r in pr],
-                                    [r[metric]["ci_high"] for r in pr],
-                                    color=line.get_color(), alpha=0.2, lw=0)
+                    ax.fill_between(
+                        x,
+                        [r[metric]["ci_low"] for r in pr],
+                        [r[metric]["ci_high"] for r in pr],
+                        color=line.get_color(),
+                        alpha=0.2,
+                        lw=0,
+                    )
                 if metric == "error_rate":
                     b = sorted({(r[key], r["bayes_error_rate"]) for r in rows})
                     ax.plot(*zip(*b), "k--", lw=1, label="Bayes rule")
@@ -446,8 +532,11 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
                 if len(xs) > 1 and xs[0] > 0 and xs[-1] / xs[0] >= 20:
                     ax.set_xscale("log")
                 ax.set_xlabel(key)
-                ax.set_title(", ".join(f"{k} = {v}" for k, v in zip(others, panel))
-                             or f"{sweep.trials} trials per point, 95% CI bands", fontsize=8)
+                ax.set_title(
+                    ", ".join(f"{k} = {v}" for k, v in zip(others, panel))
+                    or f"{sweep.trials} trials per point, 95% CI bands",
+                    fontsize=8,
+                )
                 ax.grid(alpha=0.3)
             axes[0][0].set_ylabel(METRIC_LABELS[metric])
             handles, labels = axes[0][0].get_legend_handles_labels()
@@ -476,11 +565,20 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="jaxsoftmax sweep", description=__doc__.splitlines()[0])
     p.add_argument("config", help="the sweep description (.toml or .json)")
     p.add_argument("--out", help="results folder (default results/sweeps/<name>)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override: trials=5, training.steps=100, grid.model.hidden=[4,8]")
-    p.add_argument("--chunk-size", type=int, default=0,
-                   help="(cell, trial) units per chunk (default per device: 16 on a CPU, 1024 "
-                   "on an accelerator)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override: trials=5, training.steps=100, grid.model.hidden=[4,8]",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=0,
+        help="(cell, trial) units per chunk (default per device: 16 on a CPU, 1024 "
+        "on an accelerator)",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--pause", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--dry-run", action="store_true", help="validate and show the plan only")
@@ -500,26 +598,44 @@ def main(argv: list[str] | None = None) -> int:
         raise io.OutputError(f"--out {folder}: is a file, not a folder; give a folder path")
     devices = common.setup_runtime(args)
     if args.dry_run:
-        chunks = plan(sweep, chunk_size=args.chunk_size or default_chunk_size(devices),
-                      n_devices=len(devices))
-        print(f"{len(sweep.cells)} cells, {sweep.n_trainings} trainings, {len(chunks)} chunks, "
-              f"{len({(c.spec, c.size) for c in chunks})} programs; varied: "
-              f"{', '.join(sweep.varied) or 'nothing'}")
+        chunks = plan(
+            sweep, chunk_size=args.chunk_size or default_chunk_size(devices), n_devices=len(devices)
+        )
+        print(
+            f"{len(sweep.cells)} cells, {sweep.n_trainings} trainings, {len(chunks)} chunks, "
+            f"{len({(c.spec, c.size) for c in chunks})} programs; varied: "
+            f"{', '.join(sweep.varied) or 'nothing'}"
+        )
         return 0
     meta: dict = {}
     if not args.summary_only:
-        run = run_sweep(sweep, folder, devices=devices, chunk_size=args.chunk_size or None,
-                        pause=args.pause, quiet=args.quiet)
+        run = run_sweep(
+            sweep,
+            folder,
+            devices=devices,
+            chunk_size=args.chunk_size or None,
+            pause=args.pause,
+            quiet=args.quiet,
+        )
         rate = run["computed"] / run["seconds"] if run["seconds"] > 0 else float("nan")
-        log.info("computed %d trainings in %.1f s (%.2f trainings/s, compilation included)",
-                 run["computed"], run["seconds"], rate)
+        log.info(
+            "computed %d trainings in %.1f s (%.2f trainings/s, compilation included)",
+            run["computed"],
+            run["seconds"],
+            rate,
+        )
         if run["interrupted"] is not None:
-            log.warning("stopped by %s; finished chunks are kept in %s: rerun the same command "
-                        "to resume", signal.Signals(run["interrupted"]).name, folder)
+            log.warning(
+                "stopped by %s; finished chunks are kept in %s: rerun the same command to resume",
+                signal.Signals(run["interrupted"]).name,
+                folder,
+            )
             return 128 + run["interrupted"]
-        meta["run_line"] = (f"Last run: {run['computed']} trainings in {run['seconds']:.1f} s "
-                            f"({rate:.2f} trainings/s incl. compilation) on {len(devices)} "
-                            f"{devices[0].platform} device(s).")
+        meta["run_line"] = (
+            f"Last run: {run['computed']} trainings in {run['seconds']:.1f} s "
+            f"({rate:.2f} trainings/s incl. compilation) on {len(devices)} "
+            f"{devices[0].platform} device(s)."
+        )
     write_summary(sweep, folder, meta, plot=not args.no_plots)
     log.info("wrote %s", folder / "summary.md")
     return 0

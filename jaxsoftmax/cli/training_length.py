@@ -39,18 +39,28 @@ def summarise(config: C.Config, results: dict) -> dict:
     rows, paired = [], []
     for r, length in enumerate(lengths):
         eq4 = {n: np.asarray(m["eq4_by_length"])[:, r] for n, m in per.items()}
-        rows.append({
-            "steps": length,
-            "eq4": {n: float(np.mean(v)) for n, v in eq4.items()},
-            "eq4_summed": {n: float(np.mean(np.asarray(m["eq4_summed_by_length"])[:, r]))
-                           for n, m in per.items()},
-            "error_rate": {n: float(np.mean(np.asarray(m["error_rate_by_length"])[:, r]))
-                           for n, m in per.items()},
-            "ranking": stats.ranking(eq4),
-        })
+        rows.append(
+            {
+                "steps": length,
+                "eq4": {n: float(np.mean(v)) for n, v in eq4.items()},
+                "eq4_summed": {
+                    n: float(np.mean(np.asarray(m["eq4_summed_by_length"])[:, r]))
+                    for n, m in per.items()
+                },
+                "error_rate": {
+                    n: float(np.mean(np.asarray(m["error_rate_by_length"])[:, r]))
+                    for n, m in per.items()
+                },
+                "ranking": stats.ranking(eq4),
+            }
+        )
         paired += [{"steps": length, **p} for p in stats.paired_all(eq4)]
-    return {"lengths": lengths, "rows": rows, "paired": paired,
-            "bayes_error_rate": results["bayes_error_rate"]}
+    return {
+        "lengths": lengths,
+        "rows": rows,
+        "paired": paired,
+        "bayes_error_rate": results["bayes_error_rate"],
+    }
 
 
 def report(config: C.Config, summary: dict, meta: dict, figures: list[str]) -> str:
@@ -74,8 +84,10 @@ def report(config: C.Config, summary: dict, meta: dict, figures: list[str]) -> s
         lines.append(
             f"| {row['steps']} | "
             + " | ".join(f"{row['eq4'][n]:.4f} ({row['eq4_summed'][n]:.2f})" for n in names)
-            + " | " + " > ".join(lab(n) for n in row["ranking"])
-            + (" (the paper's)" if paper_order else "") + " |"
+            + " | "
+            + " > ".join(lab(n) for n in row["ranking"])
+            + (" (the paper's)" if paper_order else "")
+            + " |"
         )
     lines += [
         "",
@@ -93,12 +105,17 @@ def report(config: C.Config, summary: dict, meta: dict, figures: list[str]) -> s
             f"| {p['mean_diff']:+.4f} | {p['sign_test_p']:.2g} | {p['wilcoxon_p']:.2g} "
             f"| {p['ttest_p']:.2g} |"
         )
-    lines += ["", "## Test error rate by training length", "",
-              "| steps | " + " | ".join(lab(n) for n in names) + " |",
-              "|---|" + "---|" * len(names)]
+    lines += [
+        "",
+        "## Test error rate by training length",
+        "",
+        "| steps | " + " | ".join(lab(n) for n in names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
     for row in summary["rows"]:
-        lines.append(f"| {row['steps']} | " + " | ".join(f"{row['error_rate'][n]:.4f}"
-                                                        for n in names) + " |")
+        lines.append(
+            f"| {row['steps']} | " + " | ".join(f"{row['error_rate'][n]:.4f}" for n in names) + " |"
+        )
     lines += ["", f"Bayes rule on the same test samples: {summary['bayes_error_rate']:.4f}."]
     if figures:
         lines += ["", *(f"![{f}]({f})" for f in figures)]
@@ -128,9 +145,16 @@ def figure(config: C.Config, results: dict, out: Path) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jaxsoftmax training-length", description=__doc__.splitlines()[0])
-    p.add_argument("--lengths", type=int, nargs="+", default=list(DEFAULT_LENGTHS),
-                   help="step counts to evaluate (the longest is the training length)")
+    p = argparse.ArgumentParser(
+        prog="jaxsoftmax training-length", description=__doc__.splitlines()[0]
+    )
+    p.add_argument(
+        "--lengths",
+        type=int,
+        nargs="+",
+        default=list(DEFAULT_LENGTHS),
+        help="step counts to evaluate (the longest is the training length)",
+    )
     p.add_argument("--out", default="results/training_length", help="output folder")
     p.add_argument("--no-plots", action="store_true", help="skip the figure")
     common.add_common_flags(p)
@@ -155,8 +179,15 @@ def main(argv: list[str] | None = None) -> int:
     figures = [] if args.no_plots else [figure(config, results, out)]
     text = report(config, summary, meta, figures)
     io.write_text(out / "report.md", text)
-    io.write_json(out / "results.json", {"config": C.to_dict(config), "meta": meta,
-                                         "per_trial": results["per_trial"], "summary": summary})
+    io.write_json(
+        out / "results.json",
+        {
+            "config": C.to_dict(config),
+            "meta": meta,
+            "per_trial": results["per_trial"],
+            "summary": summary,
+        },
+    )
     if not args.quiet:
         print(text)
     log.info("wrote %s and %s", out / "report.md", out / "results.json")
