@@ -84,12 +84,14 @@ PAPER_MEANS = ((1.0, 1.0), (-1.0, 1.0), (1.0, -1.0), (-1.0, -1.0))
 PRNGS = ("threefry2x32", "rbg", "unsafe_rbg")
 INPUTS = 2  # p: the class means lie in the plane
 # Keys whose values enter the compiled trial as arrays: cells differing only in these share a
-# program and are batched together (jaxsoftmax.experiment.Hyper).
+# program and are batched together (jaxsoftmax.experiment.Hyper). Hidden sizes are padded to
+# the largest of a batch, the extra units masked (exactly the unpadded networks).
 ARRAY_KEYS = (
     "problem.separation",
     "problem.covariance",
     "training.learning_rate",
     "training.weight_decay",
+    "model.hidden",
 )
 
 

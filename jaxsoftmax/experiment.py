@@ -90,7 +90,8 @@ class Spec(NamedTuple):
     n_per_class: int
     n_test_per_class: int
     n_val_per_class: int
-    hidden: int
+    hidden: int  # the program's hidden size: the largest of its units' (padded, masked)
+    masked: bool  # whether units may have fewer hidden units than ``hidden``
     init_scale: float
     optimizer: str
     decay: bool  # whether the program applies weight decay (any unit's decay > 0)
@@ -108,6 +109,7 @@ class Hyper(NamedTuple):
     covariance: Any  # (2, 2)
     learning_rate: Any  # ()
     weight_decay: Any  # ()
+    hidden: Any  # () int32: the unit's hidden units (≤ Spec.hidden; the rest are masked)
 
 
 def spec_of(config: Config, *, decay: bool | None = None) -> Spec:
@@ -120,6 +122,7 @@ def spec_of(config: Config, *, decay: bool | None = None) -> Spec:
         n_test_per_class=config.problem.n_test_per_class,
         n_val_per_class=config.problem.n_val_per_class,
         hidden=config.model.hidden,
+        masked=False,
         init_scale=config.model.init_scale,
         optimizer=t.optimizer,
         decay=bool(t.weight_decay > 0) if decay is None else decay,
@@ -138,6 +141,7 @@ def hyper_of(config: Config) -> Hyper:
         np.asarray(covariance_matrix(config.problem.covariance), np.float32),
         np.float32(config.training.learning_rate),
         np.float32(config.training.weight_decay),
+        np.int32(config.model.hidden),
     )
 
 
@@ -146,8 +150,9 @@ def hyper_of(config: Config) -> Hyper:
 # --------------------------------------------------------------------------------------------
 
 
-def keys(spec: Spec, seed, trial) -> dict[str, jax.Array]:
-    """The trial's keys, by the scheme of the module docstring."""
+def keys(spec: Spec, seed, trial, hidden=None) -> dict[str, jax.Array]:
+    """The trial's keys, by the scheme of the module docstring (``hidden``: the unit's own
+    hidden size, default ``spec.hidden``)."""
     trial_key = jax.random.fold_in(jax.random.key(seed, impl=spec.prng), trial)
 
     def sub(tag: int, *sizes: int) -> jax.Array:
@@ -161,7 +166,7 @@ def keys(spec: Spec, seed, trial) -> dict[str, jax.Array]:
         "train": sub(1, k, spec.n_per_class),
         "test": sub(2, k, spec.n_test_per_class),
         "val": sub(3, k, spec.n_val_per_class),
-        "init": sub(4, k, spec.hidden),
+        "init": sub(4, k, spec.hidden if hidden is None else hidden),
     }
 
 
@@ -185,7 +190,7 @@ def _pairings(spec: Spec):
 
 def setup(spec: Spec, seed, trial, hyper: Hyper) -> tuple[train.TrainState, dict]:
     """The trial's data and the training state before the first step. Pure; vmap it."""
-    k = keys(spec, seed, trial)
+    k = keys(spec, seed, trial, hyper.hidden if spec.masked else None)
     prob = problem(spec, hyper)
     q = spec.n_classes
     x, y = gaussians.sample(k["train"], prob, spec.n_per_class)
@@ -194,7 +199,11 @@ def setup(spec: Spec, seed, trial, hyper: Hyper) -> tuple[train.TrainState, dict
     if spec.early_stopping:
         x_val, y_val = gaussians.sample(k["val"], prob, spec.n_val_per_class)
         data.update(x_val=x_val, t_val=jax.nn.one_hot(y_val, q))
+    # Drawn at the program's hidden size: the first `hyper.hidden` units are exactly the
+    # network of that size (mlp.init draws hidden-unit-first); the rest are masked.
     params = mlp.init(k["init"], 2, spec.hidden, q, scale=spec.init_scale)
+    if spec.masked:
+        data["mask"] = (jnp.arange(spec.hidden) < hyper.hidden).astype(jnp.float32)
     state = train.init_state(
         (params,) * len(spec.estimators),
         optimizer=_optimizer(spec, hyper),
@@ -204,7 +213,11 @@ def setup(spec: Spec, seed, trial, hyper: Hyper) -> tuple[train.TrainState, dict
 
 
 def _val(data: dict) -> dict:
-    return {"x_val": data["x_val"], "t_val": data["t_val"]} if "x_val" in data else {}
+    """The optional arguments of training: validation sample, hidden-unit mask."""
+    out = {"x_val": data["x_val"], "t_val": data["t_val"]} if "x_val" in data else {}
+    if "mask" in data:
+        out["mask"] = data["mask"]
+    return out
 
 
 def advance(spec: Spec, state, data: dict, hyper: Hyper, steps: int):
@@ -221,10 +234,10 @@ def advance(spec: Spec, state, data: dict, hyper: Hyper, steps: int):
     )
 
 
-def _scores(pairing, params, x_test, y_test, exact) -> dict:
+def _scores(pairing, params, x_test, y_test, exact, mask=None) -> dict:
     # The estimated posteriors are the activation's outputs as they are: logistic outputs are
     # not renormalised (the paper scores them so).
-    estimate = pairing.activate(mlp.apply(params, x_test))
+    estimate = pairing.activate(mlp.apply(params, x_test, mask))
     sums = estimate.sum(-1)
     return {
         "eq4": gaussians.posterior_error(estimate, exact),
@@ -256,15 +269,16 @@ def evaluate(spec: Spec, state, data: dict, hyper: Hyper, losses, val_losses) ->
         **_val(data),
     )
     x_test, y_test = data["x_test"], data["y_test"]
+    mask = data.get("mask")
     exact = gaussians.bayes_posterior(problem(spec, hyper), x_test)
     out: dict[str, list] = {}
     for pairing, fit in zip(pairings, fits):
-        s = _scores(pairing, fit.params, x_test, y_test, exact)
+        s = _scores(pairing, fit.params, x_test, y_test, exact, mask)
         row = {
             "eq4": s["eq4"],
             "eq4_summed": s["eq4_summed"],
             "error_rate": jnp.mean(s["predicted"] != y_test),
-            "final_loss": train.mean_loss(pairing, fit.params, data["x"], data["t"]),
+            "final_loss": train.mean_loss(pairing, fit.params, data["x"], data["t"], mask),
             "grad_norm": fit.grad_norm,
             "best_step": fit.best_step,
             "output_sum_min": s["output_sum_min"],
@@ -272,7 +286,7 @@ def evaluate(spec: Spec, state, data: dict, hyper: Hyper, losses, val_losses) ->
             "rates": gaussians.confusion_rates(s["predicted"], y_test, q),
         }
         if spec.record_at:
-            snaps = jax.vmap(lambda p, pr=pairing: _scores(pr, p, x_test, y_test, exact))(
+            snaps = jax.vmap(lambda p, pr=pairing: _scores(pr, p, x_test, y_test, exact, mask))(
                 fit.snapshots
             )
             row["eq4_by_length"] = snaps["eq4"]

@@ -53,8 +53,11 @@ def init(
 
     k1w, k1b = jax.random.split(k1)
     k2w, k2b = jax.random.split(k2)
+    # The hidden-unit axis leads every draw, so (with JAX's partitionable threefry) the first
+    # h units of a network with more hidden units are these same numbers: a sweep can pad
+    # hidden sizes to one compiled program and mask the extra units (see ``mask``).
     return {
-        "hidden": {"w": uniform(k1w, (p, h)), "b": uniform(k1b, (h,))},
+        "hidden": {"w": uniform(k1w, (h, p)).T, "b": uniform(k1b, (h,))},
         "out": {"w": uniform(k2w, (h, q)), "b": uniform(k2b, (q,))},
     }
 
@@ -67,13 +70,19 @@ def _affine(x: jax.Array, layer: dict) -> jax.Array:
     return y + jnp.broadcast_to(layer["b"], y.shape)
 
 
-def hidden(params: Params, x: jax.Array) -> jax.Array:
-    """y* = f_h(Ω [1, x]): the logistic hidden-unit activations, shape ``(..., h)``."""
-    return jax.nn.sigmoid(_affine(x, params["hidden"]))
+def hidden(params: Params, x: jax.Array, mask: jax.Array | None = None) -> jax.Array:
+    """y* = f_h(Ω [1, x]): the logistic hidden-unit activations, shape ``(..., h)``; units
+    where ``mask`` (``(h,)``, 0 or 1) is 0 output exactly 0."""
+    y = jax.nn.sigmoid(_affine(x, params["hidden"]))
+    return y if mask is None else y * mask
 
 
-def apply(params: Params, x: jax.typing.ArrayLike) -> jax.Array:
+def apply(params: Params, x: jax.typing.ArrayLike, mask: jax.Array | None = None) -> jax.Array:
     """The logits z = Υ [1, f_h(Ω [1, x])] for inputs ``x`` of shape ``(..., p)``.
+
+    ``mask`` ``(h,)`` (1 for a unit, 0 for padding) makes a network padded to h hidden units
+    compute exactly the network of its unmasked units: masked units output 0, so they add
+    nothing to the logits and get zero gradient.
 
     Returns:
       Logits of shape ``(..., q)``; the output activation f_q is applied by the caller.
@@ -85,10 +94,10 @@ def apply(params: Params, x: jax.typing.ArrayLike) -> jax.Array:
             f"x must have shape (..., {p}) for a network with p={p} inputs, got x.shape={x.shape}"
         )
     x = x.astype(params["hidden"]["w"].dtype)
-    return _affine(hidden(params, x), params["out"])
+    return _affine(hidden(params, x, mask), params["out"])
 
 
-def apply_samples_last(params: Params, x_t: jax.Array) -> jax.Array:
+def apply_samples_last(params: Params, x_t: jax.Array, mask: jax.Array | None = None) -> jax.Array:
     """:func:`apply` with the sample axis last: ``x_t`` is ``(p, N)``, the logits ``(q, N)``.
 
     The same network (``apply_samples_last(params, x.T) == apply(params, x).T``), laid out for
@@ -96,6 +105,8 @@ def apply_samples_last(params: Params, x_t: jax.Array) -> jax.Array:
     long contiguous rows. :mod:`jaxsoftmax.train` uses it inside its loop.
     """
     y = jax.nn.sigmoid(params["hidden"]["w"].T @ x_t + params["hidden"]["b"][:, None])
+    if mask is not None:
+        y = y * mask[:, None]
     return params["out"]["w"].T @ y + params["out"]["b"][:, None]
 
 

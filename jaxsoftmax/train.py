@@ -147,16 +147,19 @@ class FitResult(NamedTuple):
     snapshots: mlp.Params
 
 
-def mean_loss(pairing: Pairing, params: mlp.Params, x: jax.Array, t: jax.Array) -> jax.Array:
-    """The pairing's penalty of the network's logits, averaged over the observations."""
-    return jnp.mean(pairing.loss(mlp.apply(params, x), t))
+def mean_loss(
+    pairing: Pairing, params: mlp.Params, x: jax.Array, t: jax.Array, mask: jax.Array | None = None
+) -> jax.Array:
+    """The pairing's penalty of the network's logits, averaged over the observations
+    (``mask``: the hidden-unit mask of a padded network, :func:`jaxsoftmax.mlp.apply`)."""
+    return jnp.mean(pairing.loss(mlp.apply(params, x, mask), t))
 
 
-def _mean_loss_t(pairing: Pairing, params: mlp.Params, x_t: jax.Array, t_t: jax.Array):
+def _mean_loss_t(pairing: Pairing, params: mlp.Params, x_t, t_t, mask=None):
     # mean_loss with the samples along the last axis: inputs (p, N), logits and targets (q, N),
     # the loss summed over the class axis 0. No transposes inside the loop: measured ~35%
     # faster per step on CPU than transposing the logits back (experiments/bench_experiment.py).
-    return jnp.mean(loss_along(pairing, mlp.apply_samples_last(params, x_t), t_t, 0))
+    return jnp.mean(loss_along(pairing, mlp.apply_samples_last(params, x_t, mask), t_t, 0))
 
 
 def _as_pairing(p: Pairing | str) -> Pairing:
@@ -235,10 +238,10 @@ def init_state(
     )
 
 
-def _loss_fns(pairings, x, t):
+def _loss_fns(pairings, x, t, mask=None):
     # Inside the loop the samples run along the last axis (see mlp.apply_samples_last).
     x_t, t_t = x.T, t.T
-    return [lambda p, pr=pr: _mean_loss_t(pr, p, x_t, t_t) for pr in pairings]
+    return [lambda p, pr=pr: _mean_loss_t(pr, p, x_t, t_t, mask) for pr in pairings]
 
 
 def train_steps(
@@ -251,6 +254,7 @@ def train_steps(
     optimizer: optax.GradientTransformation | None = None,
     x_val: jax.Array | None = None,
     t_val: jax.Array | None = None,
+    mask: jax.Array | None = None,
 ) -> tuple[TrainState, jax.Array, jax.Array]:
     """Advances ``state`` by ``steps`` full-batch steps of every estimator, in one ``lax.scan``.
 
@@ -261,6 +265,7 @@ def train_steps(
       steps: how many steps to take now (static).
       optimizer: the same transformation as given to :func:`init_state`.
       x_val, t_val: an independent validation sample for early stopping (optional).
+      mask: the hidden-unit mask ``(h,)`` of networks padded to a common size (optional).
 
     Returns:
       ``(state, losses, val_losses)``, the losses ``(E, steps)``: each estimator's training
@@ -278,8 +283,8 @@ def train_steps(
     if validate:
         _check_data(x_val, t_val, "x_val")
     opt = make_optimizer() if optimizer is None else optimizer
-    loss_fns = _loss_fns(pairings, x, t)
-    val_fns = _loss_fns(pairings, x_val, t_val) if validate else None
+    loss_fns = _loss_fns(pairings, x, t, mask)
+    val_fns = _loss_fns(pairings, x_val, t_val, mask) if validate else None
     record = state.record_at
 
     def body(carry, _):
@@ -347,12 +352,13 @@ def finish(
     val_losses: jax.Array,
     x_val: jax.Array | None = None,
     t_val: jax.Array | None = None,
+    mask: jax.Array | None = None,
 ) -> tuple[FitResult, ...]:
     """The results of a run: with validation data, each estimator's best parameters (the final
     ones compete too); the gradient norm of the training loss at the returned parameters."""
     pairings = tuple(_as_pairing(p) for p in pairings)
-    loss_fns = _loss_fns(pairings, x, t)
-    val_fns = _loss_fns(pairings, x_val, t_val) if x_val is not None else None
+    loss_fns = _loss_fns(pairings, x, t, mask)
+    val_fns = _loss_fns(pairings, x_val, t_val, mask) if x_val is not None else None
     results = []
     for i, p in enumerate(state.params):
         best_step = state.step

@@ -335,7 +335,10 @@ def test_sweep_plan_groups_cells_by_program_and_pads_to_the_devices():
         }
     )
     chunks = sweep.plan(spec, chunk_size=4, n_devices=2)
-    assert len({c.spec for c in chunks}) == 2  # one program per hidden size
+    assert len({c.spec for c in chunks}) == 1  # hidden sizes padded to one program
+    assert chunks[0].spec.hidden == 8 and chunks[0].spec.masked
+    other = C.load_sweep({"base": {"trials": 3}, "grid": {"problem.n_per_class": [10, 20]}})
+    assert len({c.spec for c in sweep.plan(other, chunk_size=4, n_devices=2)}) == 2  # shapes
     assert all(c.size % 2 == 0 and len(c.units) <= c.size for c in chunks)
     units = [u for c in chunks for u in c.units]
     assert sorted(units) == [(c, t) for c in range(4) for t in range(3)]

@@ -185,11 +185,11 @@ def test_weight_decay_changes_a_training():
 # normalisation, class order or metric moves these by far more than the tolerance, another
 # BLAS by far less.
 PINNED_EQ4_MEAN = {
-    "logistic/least_squares": 0.50182444,
-    "softmax/least_squares": 0.44668746,
-    "softmax/cross_entropy": 0.43002427,
+    "logistic/least_squares": 0.51067615,
+    "softmax/least_squares": 0.44768286,
+    "softmax/cross_entropy": 0.43898499,
 }
-PINNED_ERROR_RATE_MEAN = 0.43341663
+PINNED_ERROR_RATE_MEAN = 0.45625004
 PINNED_BAYES_ERROR_MEAN = 0.287375
 
 
@@ -220,3 +220,29 @@ def test_run_refuses_units_that_do_not_split_over_the_devices():
             hyp,
             devices=jax.local_devices()[:2],
         )
+
+
+def test_hidden_sizes_padded_to_one_program_equal_the_unpadded_networks_exactly():
+    # Compile once: a sweep over hidden sizes pads them to the largest and masks the extra
+    # units. With the same batch layout the masked units add exact zeros; the dot products
+    # over h may still round differently in the last place (measured: eq. (4) and the rates
+    # bitwise equal, final losses within 1 ulp), the same size of effect as a batch-size
+    # change (see the determinism contract), so the check is to float32 rounding.
+    small = C.override(TINY, **{"model.hidden": 2})
+    padded = X.spec_of(TINY)._replace(masked=True)  # the program of TINY (h = 3), masked
+    hyper = X.hyper_of(small)
+    order = [0, 1, 2, 3]
+    u = len(order)
+    hyp = X.Hyper(*(np.broadcast_to(a, (u, *np.shape(a))) for a in hyper))
+    seeds, trials = np.full(u, TINY.seed, np.uint32), np.asarray(order, np.int32)
+    got = X.run_units(padded, seeds, trials, hyp)
+    want = X.run_units(X.spec_of(small), seeds, trials, hyp)
+    for m in ("eq4", "error_rate", "final_loss", "grad_norm", "rates"):
+        np.testing.assert_allclose(got[m], want[m], rtol=1e-5, atol=0, err_msg=m)
+    bigger = X.run_units(X.spec_of(TINY), seeds, trials, hyp._replace(hidden=hyp.hidden + 1))
+    assert not np.allclose(bigger["eq4"], got["eq4"], rtol=1e-3)  # the mask does something
+    # and the first h units of a larger network's initial weights are the smaller network's
+    k = jax.random.key(0)
+    big, little = mlp.init(k, 2, 5, 4), mlp.init(k, 2, 2, 4)
+    np.testing.assert_array_equal(big["hidden"]["w"][:, :2], little["hidden"]["w"])
+    np.testing.assert_array_equal(big["out"]["w"][:2], little["out"]["w"])

@@ -77,15 +77,18 @@ class Chunk:
 
 
 def groups(sweep: C.SweepSpec) -> dict[experiment.Spec, list[int]]:
-    """Cells by the program that computes them (weight decay on for a group if any cell
-    decays)."""
+    """Cells by the program that computes them: cells that differ only in
+    :data:`jaxsoftmax.config.ARRAY_KEYS` share one, its hidden size the largest of theirs
+    (the others padded and masked, exactly equal to unpadded networks) and weight decay on
+    if any cell decays."""
     by: dict[experiment.Spec, list[int]] = defaultdict(list)
     for i, cell in enumerate(sweep.cells):
-        by[experiment.spec_of(cell, decay=False)].append(i)
+        by[experiment.spec_of(cell, decay=False)._replace(hidden=0)].append(i)
     out = {}
     for spec, cells in by.items():
         decay = any(sweep.cells[i].training.weight_decay > 0 for i in cells)
-        out[spec._replace(decay=decay)] = cells
+        sizes = {sweep.cells[i].model.hidden for i in cells}
+        out[spec._replace(decay=decay, hidden=max(sizes), masked=len(sizes) > 1)] = cells
     return out
 
 
