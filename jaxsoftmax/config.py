@@ -243,7 +243,9 @@ def _normalise(key: str, v: Any) -> tuple[Any, str | None]:
     if key in ("problem.n_val_per_class", "training.steps"):
         return positive_int()
     if key == "problem.n_classes":
-        return positive_int(2)
+        if _is_int(v) and 2 <= v < 1024:  # the key scheme packs K into 10 bits
+            return v, None
+        return None, f"problem.n_classes: expected an integer in [2, 1024), {got}"
     if key == "seed":
         if _is_int(v) and 0 <= v < 2**32:
             return v, None

@@ -21,10 +21,10 @@ sweep that differs only in those.
 **The key scheme** (one, for every caller)::
 
     trial_key = fold_in(key(seed, impl=prng), trial)
-    train     = fold_in(fold_in(fold_in(trial_key, 1), K), n_per_class)
-    test      = fold_in(fold_in(fold_in(trial_key, 2), K), n_test_per_class)
-    val       = fold_in(fold_in(fold_in(trial_key, 3), K), n_val_per_class)
-    init      = fold_in(fold_in(fold_in(trial_key, 4), K), hidden)
+    train     = fold_in(fold_in(trial_key, 1·1024 + K), n_per_class)
+    test      = fold_in(fold_in(trial_key, 2·1024 + K), n_test_per_class)
+    val       = fold_in(fold_in(trial_key, 3·1024 + K), n_val_per_class)
+    init      = fold_in(fold_in(trial_key, 4·1024 + K), hidden)
 
 A trial's numbers depend on the seed, the trial index and the settings that change its data
 (K and the sample sizes; the hidden size for the weights) — never on a cell's position in a
@@ -155,18 +155,16 @@ def keys(spec: Spec, seed, trial, hidden=None) -> dict[str, jax.Array]:
     hidden size, default ``spec.hidden``)."""
     trial_key = jax.random.fold_in(jax.random.key(seed, impl=spec.prng), trial)
 
-    def sub(tag: int, *sizes: int) -> jax.Array:
-        k = jax.random.fold_in(trial_key, tag)
-        for size in sizes:
-            k = jax.random.fold_in(k, size)
-        return k
+    def sub(tag: int, size) -> jax.Array:
+        # The tag and K (< 1024) share one 32-bit word: two fold_ins per key, not three.
+        return jax.random.fold_in(jax.random.fold_in(trial_key, tag * 1024 + k), size)
 
     k = spec.n_classes
     return {
-        "train": sub(1, k, spec.n_per_class),
-        "test": sub(2, k, spec.n_test_per_class),
-        "val": sub(3, k, spec.n_val_per_class),
-        "init": sub(4, k, spec.hidden if hidden is None else hidden),
+        "train": sub(1, spec.n_per_class),
+        "test": sub(2, spec.n_test_per_class),
+        "val": sub(3, spec.n_val_per_class),
+        "init": sub(4, spec.hidden if hidden is None else hidden),
     }
 
 

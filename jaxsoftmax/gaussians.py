@@ -101,7 +101,8 @@ def sample(key: jax.Array, problem: GaussianProblem, n_per_class: int):
     k, p = problem.means.shape
     labels = jnp.repeat(jnp.arange(k), n_per_class)
     chol = jnp.linalg.cholesky(problem.cov)
-    noise = jax.random.normal(key, (k * n_per_class, p), problem.means.dtype)
+    # One flat draw, reshaped: a 2-D threefry draw compiles about twice as slowly on XLA:CPU.
+    noise = jax.random.normal(key, (k * n_per_class * p,), problem.means.dtype).reshape(-1, p)
     return problem.means[labels] + noise @ chol.T, labels
 
 

@@ -46,19 +46,17 @@ def init(
             )
     if not isinstance(scale, (int, float)) or not scale > 0:
         raise ValueError(f"scale must be a positive number, got {scale!r}")
-    k1, k2 = jax.random.split(key)
-
-    def uniform(k, shape):
-        return jax.random.uniform(k, shape, dtype, minval=-scale, maxval=scale)
-
-    k1w, k1b = jax.random.split(k1)
-    k2w, k2b = jax.random.split(k2)
-    # The hidden-unit axis leads every draw, so (with JAX's partitionable threefry) the first
-    # h units of a network with more hidden units are these same numbers: a sweep can pad
-    # hidden sizes to one compiled program and mask the extra units (see ``mask``).
+    k_units, k_bias = jax.random.split(key)
+    # One draw per hidden unit (a row: its p input weights, its bias, its q output weights),
+    # the hidden-unit axis first, so (with JAX's partitionable threefry) the first h units of
+    # a network with more hidden units are these same numbers: a sweep can pad hidden sizes
+    # to one compiled program and mask the extra units (``mask``). Two flat draws in all:
+    # each random-number call site costs compile time, a 2-D one about twice a flat one.
+    width = p + 1 + q
+    rows = jax.random.uniform(k_units, (h * width,), dtype, -scale, scale).reshape(h, width)
     return {
-        "hidden": {"w": uniform(k1w, (h, p)).T, "b": uniform(k1b, (h,))},
-        "out": {"w": uniform(k2w, (h, q)), "b": uniform(k2b, (q,))},
+        "hidden": {"w": rows[:, :p].T, "b": rows[:, p]},
+        "out": {"w": rows[:, p + 1 :], "b": jax.random.uniform(k_bias, (q,), dtype, -scale, scale)},
     }
 
 

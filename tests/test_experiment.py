@@ -185,12 +185,12 @@ def test_weight_decay_changes_a_training():
 # normalisation, class order or metric moves these by far more than the tolerance, another
 # BLAS by far less.
 PINNED_EQ4_MEAN = {
-    "logistic/least_squares": 0.51067615,
-    "softmax/least_squares": 0.44768286,
-    "softmax/cross_entropy": 0.43898499,
+    "logistic/least_squares": 0.52667397,
+    "softmax/least_squares": 0.47703761,
+    "softmax/cross_entropy": 0.45807448,
 }
-PINNED_ERROR_RATE_MEAN = 0.45625004
-PINNED_BAYES_ERROR_MEAN = 0.287375
+PINNED_ERROR_RATE_MEAN = 0.50466669
+PINNED_BAYES_ERROR_MEAN = 0.2865
 
 
 def test_pinned_regression_values():
