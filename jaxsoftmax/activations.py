@@ -187,18 +187,26 @@ def _softmax_jvp(axes, primals, tangents):
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _log_norm(x, axes):
-    """L = log Σ_j exp(x_j) for shifted x, accurately: log1p(Σ_{x_j < 0} e^{x_j} + ties − 1).
+    """L = log Σ_j exp(x_j) for shifted x (x ≤ 0, the maxima exactly 0), accurately.
 
-    The maximum's own term exp(0) = 1 is left out of the sum and added through log1p, so a
-    row like [0, −40] gives L = e^−40 rather than log(1 + e^−40) = log(1) = 0; tied maxima
-    count exactly. L is −∞ for an empty row and NaN for a row with NaN (or ∞ − ∞) entries.
-    Its derivative is softmax: dL = ⟨softmax(x), dx⟩ (a custom JVP, since the split by x == 0
-    would otherwise drop the maxima's own derivative).
+    L = log s with s = Σ e^x where s ≥ 2, and L = log1p(Σ_{x_j < 0} e^{x_j}) where 0 < s < 2:
+    there the row has a single maximum (two tied maxima give s ≥ 2), whose own term 1 is left
+    out of the sum and added through log1p, so [0, −40] gives L = e^−40 rather than
+    log(1 + e^−40) = log 1 = 0. That second pass runs (``lax.cond``) only when some row
+    needs it, so rows that are not dominated by one entry cost one pass as in ``jax.nn``;
+    its weight [x < 0] is written as min(−x·max_float, 1), which XLA's CPU reduction
+    fusions take. L is −∞ for an empty row and NaN for a row with NaN (or ∞ − ∞) entries.
+    Its derivative is softmax: dL = ⟨softmax(x), dx⟩ (a custom JVP).
     """
-    top = x == 0
-    r0 = jnp.sum(jnp.where(top, 0, jnp.exp(x)), axes, keepdims=True)
-    ties = jnp.sum(top, axes, keepdims=True, dtype=x.dtype)
-    return jnp.log1p(r0 + (ties - 1))
+    s = jnp.sum(jnp.exp(x), axes, keepdims=True)
+    near_one = (s > 0) & (s < 2)
+
+    def accurate(_):
+        below = jnp.minimum(-x * jnp.finfo(x.dtype).max, 1)  # [x < 0] for x ≤ 0; NaN stays
+        r0 = jnp.sum(jnp.exp(x) * below, axes, keepdims=True)
+        return jnp.where(near_one, jnp.log1p(r0), jnp.log(s))
+
+    return lax.cond(jnp.any(near_one), accurate, lambda _: jnp.log(s), None)
 
 
 @_log_norm.defjvp
