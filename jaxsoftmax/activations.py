@@ -143,15 +143,28 @@ def _shift(z, axes, mask, b):
     hi = jnp.maximum(hi, info.min)
     if b is None:
         m = lax.stop_gradient(hi)
-        x = z - m
     else:
         lo = jnp.min(z, axes, where=mask, initial=jnp.inf, keepdims=True)
         m = lax.stop_gradient(jnp.where(b < 0, jnp.minimum(lo, info.max), hi))
-        d = z - m
-        x = jnp.where(jnp.isinf(d), -jnp.inf, b * d)
+    return _x_of(z, m, b, mask), m
+
+
+def _x_of(z, m, b, mask):
+    """β·(z − m), −∞ where z − m is infinite or the entry is masked (see :func:`_shift`)."""
+    if b is None:
+        x = z - m
+    else:
+        # (z − m)/2 cannot overflow, and 2β·(z − m)/2 rounds exactly as β·(z − m) (halving is
+        # exact), so β·(z − m) is finite whenever it is representable, |β| < 1 included. An
+        # infinite half-difference is a −∞ logit (β ≥ 0) or a +∞ one (β < 0): −∞ after
+        # scaling, except that every finite z is 0 at β = 0.
+        h = z * 0.5 - m * 0.5
+        inf_x = jnp.where((b == 0) & jnp.isfinite(z), 0, -jnp.inf)
+        scaled = jnp.where(jnp.abs(b) <= 1, (2 * b) * h, b * (z - m))
+        x = jnp.where(jnp.isinf(h), inf_x, scaled)
     if mask is not None:
         x = jnp.where(mask, x, -jnp.inf)
-    return x, m
+    return x
 
 
 def _nonzero(s):
@@ -185,40 +198,57 @@ def _softmax_jvp(axes, primals, tangents):
     return s, s * (x_dot - jnp.sum(s * x_dot, axes, keepdims=True))
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
-def _log_norm(x, axes):
-    """L = log Σ_j exp(x_j) for shifted x (x ≤ 0, the maxima exactly 0), accurately.
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _log_norm(z, b, mask, axes):
+    """L = log Σ_j exp(x_j) for x = β(z − m) of :func:`_shift` (x ≤ 0, maxima exactly 0).
 
     L = log s with s = Σ e^x where s ≥ 2, and L = log1p(Σ_{x_j < 0} e^{x_j}) where 0 < s < 2:
     there the row has a single maximum (two tied maxima give s ≥ 2), whose own term 1 is left
     out of the sum and added through log1p, so [0, −40] gives L = e^−40 rather than
     log(1 + e^−40) = log 1 = 0. That second pass runs (``lax.cond``) only when some row
-    needs it, so rows that are not dominated by one entry cost one pass as in ``jax.nn``;
-    its weight [x < 0] is written as min(−x·max_float, 1), which XLA's CPU reduction
-    fusions take. L is −∞ for an empty row and NaN for a row with NaN (or ∞ − ∞) entries.
+    needs it, so rows that are not dominated by one entry cost one pass as in ``jax.nn``; it
+    recomputes x from the inputs (a cond operand would otherwise be materialised), and its
+    weight [x < 0] is written as min(−x·max_float, 1), which XLA's CPU reduction fusions
+    take. L is −∞ for an empty row and NaN for a row with NaN (or ∞ − ∞) entries.
     Its derivative is softmax: dL = ⟨softmax(x), dx⟩ (a custom JVP).
     """
+    x, m = _shift(z, axes, mask, b)
     s = jnp.sum(jnp.exp(x), axes, keepdims=True)
     near_one = (s > 0) & (s < 2)
 
-    def accurate(_):
+    def accurate(ops):
+        x = _x_of(*ops)
         below = jnp.minimum(-x * jnp.finfo(x.dtype).max, 1)  # [x < 0] for x ≤ 0; NaN stays
         r0 = jnp.sum(jnp.exp(x) * below, axes, keepdims=True)
         return jnp.where(near_one, jnp.log1p(r0), jnp.log(s))
 
-    return lax.cond(jnp.any(near_one), accurate, lambda _: jnp.log(s), None)
+    return lax.cond(jnp.any(near_one), accurate, lambda _: jnp.log(s), (z, m, b, mask))
 
 
-@_log_norm.defjvp
 def _log_norm_jvp(axes, primals, tangents):
-    (x,), (x_dot,) = primals, tangents
-    big_l = _log_norm(x, axes)
+    # dL = ⟨p, dx⟩ with p = softmax(x), dx = β dz + (z − m) dβ.
+    z, b, mask = primals
+    z_dot, b_dot, _ = tangents
+    big_l = _log_norm(z, b, mask, axes)
+    x, m = _shift(z, axes, mask, b)
     p = jnp.exp(x - jnp.where(big_l == -jnp.inf, 0, big_l))  # empty row: exp(−∞) = 0
-    return big_l, jnp.sum(p * x_dot, axes, keepdims=True)
+    tangent = jnp.zeros_like(big_l)
+    if not isinstance(z_dot, _SymbolicZero):
+        z_dot = z_dot if b is None else b * z_dot
+        z_dot = z_dot if mask is None else jnp.where(mask, z_dot, 0)
+        tangent = tangent + jnp.sum(p * z_dot, axes, keepdims=True)
+    if b is not None and not isinstance(b_dot, _SymbolicZero):
+        pd = jnp.where(p == 0, 0, p * (z - m))
+        tangent = tangent + b_dot * jnp.sum(pd, axes, keepdims=True)
+    return big_l, tangent
 
 
-def _log_softmax(x, axes):
-    big_l = _log_norm(x, axes)
+_log_norm.defjvp(_log_norm_jvp, symbolic_zeros=True)
+
+
+def _log_softmax(z, b, mask, axes):
+    x, _ = _shift(z, axes, mask, b)
+    big_l = _log_norm(z, b, mask, axes)
     # An empty row (L = −∞) keeps its −∞ entries, with zero gradient through L.
     return x - jnp.where(big_l == -jnp.inf, 0, big_l)
 
@@ -277,8 +307,7 @@ def softmax(
 def _log_softmax_jit(z, beta, where, axis):
     z, axes, mask, dtype = _setup(z, where, axis)
     b = None if beta is None else _row_beta(beta, z.shape, axes, z.dtype, axis)
-    x, _ = _shift(z, axes, mask, b)
-    return _log_softmax(x, axes).astype(dtype)
+    return _log_softmax(z, b, mask, axes).astype(dtype)
 
 
 def log_softmax(
@@ -317,8 +346,8 @@ def log_softmax(
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
 def _lse_beta(z, b, mask, axes):
     """LSE_β = m + L/β with L = log Σ exp(β(z − m)); L/β is taken as 0 where L = 0."""
-    x, m = _shift(z, axes, mask, b)
-    big_l = _log_norm(x, axes)
+    _, m = _shift(z, axes, mask, b)
+    big_l = _log_norm(z, b, mask, axes)
     lse = m + jnp.where(big_l == 0, 0, big_l / b)
     return jnp.where(jnp.isinf(m), m, lse)  # an infinite extreme entry is the smooth max
 
@@ -347,8 +376,8 @@ _lse_beta.defjvp(_lse_beta_jvp, symbolic_zeros=True)
 def _logsumexp_jit(z, beta, where, axis, keepdims):
     z, axes, mask, dtype = _setup(z, where, axis)
     if beta is None:
-        x, m = _shift(z, axes, mask, None)
-        lse = jnp.where(m == jnp.inf, m, m + _log_norm(x, axes))
+        _, m = _shift(z, axes, mask, None)
+        lse = jnp.where(m == jnp.inf, m, m + _log_norm(z, None, mask, axes))
     else:
         lse = _lse_beta(z, _row_beta(beta, z.shape, axes, z.dtype, axis), mask, axes)
     if not keepdims:
