@@ -351,7 +351,7 @@ def _sce_parts(z, t, axes):
     (every logit −∞) has L taken as 0: its loss is +∞ for a non-zero target, 0 otherwise.
     """
     x, _ = _shift(z, axes, None, None)
-    big_l = _log_norm(x, axes)
+    big_l = _log_norm(z, None, None, axes)
     big_l = jnp.where(big_l == -jnp.inf, 0, big_l)  # NaN stays NaN
     s_t = jnp.sum(t, axes, keepdims=True)
     per = jnp.where(t == 0, 0, t * (jnp.log(jnp.where(t == 0, 1, t)) - x))
