@@ -1,135 +1,218 @@
-"""Benchmark: jaxsoftmax primitives against jax.nn / optax on large float32 arrays.
+"""Benchmark: jaxsoftmax primitives against jax.nn / optax, eager and jitted, side by side.
 
-Prints, for softmax, log_softmax and the from-logits cross-entropy (value and gradient):
-the time of ours and theirs (median of repeats, after compilation), the ratio ours / theirs,
-and the achieved memory bandwidth as a fraction of a jitted elementwise scale ``x * s`` of the
-same array (``s`` passed at run time, so XLA cannot fold it into a copy), all in one run.
+For each primitive it times ours and the peer (``jax.nn`` or ``optax.losses``, or their
+obvious composition where neither has the function) on float32 input of each size, eager
+(the function called as it stands, op-by-op dispatch and per-call Python checks included)
+and jitted (inside ``jax.jit``), value and value + gradient. Ours and the peer are timed in
+the same run, interleaved (ours, peer, ours, peer, ...), and the ratio is median(ours) /
+median(peer); small calls are timed in batches of several calls per sample.
 
-    python experiments/bench_primitives.py                 # 4096 x 8192 float32
-    python experiments/bench_primitives.py --rows 512 --cols 1024 --repeats 5 --json out.json
+    python experiments/bench_primitives.py              # 128 x 10 and 2048 x 8192
+    python experiments/bench_primitives.py --quick      # smoke test: small sizes, 3 repeats
+    python experiments/bench_primitives.py --sizes 512x1024 --repeats 9 --json out.json
+
+The value of ``softmax_cross_entropy_from_logits`` is the paper's ρ_c = Σ t log(t / z*), which
+includes Σ t log t (one more log per element than optax's −Σ t log z*); it is fused into the
+same pass, so the comparison is of the functions as shipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pathlib
 import platform
 import statistics
+import sys
 import time
 
-import jax
-import jax.numpy as jnp
-import optax
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script: time this checkout's jaxsoftmax
+    sys.path.insert(0, str(ROOT))
 
-import jaxsoftmax as js
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import optax  # noqa: E402
 
-
-def timeit(fn, *args, repeats: int) -> float:
-    """Median wall time of ``fn(*args)`` in seconds, compilation excluded."""
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+import jaxsoftmax as js  # noqa: E402
 
 
-def ce_value_and_grad(loss):
-    return jax.jit(jax.value_and_grad(lambda z, t: jnp.sum(loss(z, t))))
+def _sum_loss(loss):
+    return lambda z, t: jnp.sum(loss(z, t))
 
 
-def ce_grad(loss):
-    return jax.jit(jax.grad(lambda z, t: jnp.sum(loss(z, t))))
+def _peer_logistic_ce(z, t):
+    # −Σ t log σ(z) + Σ t log t: the paper's ρ_c(σ(z), t), composed from jax.nn / jax.scipy.
+    return jnp.sum(jax.scipy.special.xlogy(t, t) - t * jax.nn.log_sigmoid(z), -1)
 
 
-def run(rows: int, cols: int, repeats: int) -> dict:
-    kx, kt = jax.random.split(jax.random.key(0))
-    x = jax.random.normal(kx, (rows, cols), jnp.float32) * 4
-    t = jax.nn.softmax(jax.random.normal(kt, (rows, cols), jnp.float32))
-    scale = jnp.float32(1.0001)
-    nbytes = x.size * x.dtype.itemsize
+def _peer_bernoulli(z, t):
+    # optax's sigmoid BCE is −t log σ − (1 − t) log(1 − σ); add the target entropy for ρ_b.
+    ent = jax.scipy.special.xlogy(t, t) + jax.scipy.special.xlogy(1 - t, 1 - t)
+    return jnp.sum(optax.losses.sigmoid_binary_cross_entropy(z, t) + ent, -1)
 
-    t_scale = timeit(jax.jit(lambda a, s: a * s), x, scale, repeats=repeats)
-    ref_bw = 2 * nbytes / t_scale  # one read, one write
 
-    cases = {
-        # name: (ours, theirs, args, bytes moved at the minimum)
-        "softmax": (jax.jit(js.softmax), jax.jit(jax.nn.softmax), (x,), 2 * nbytes),
-        "log_softmax": (jax.jit(js.log_softmax), jax.jit(jax.nn.log_softmax), (x,), 2 * nbytes),
-        # ρ_c value + ∂ρ_c/∂z: read z and t, write the gradient.
-        "cross_entropy value+grad": (
-            ce_value_and_grad(js.softmax_cross_entropy_from_logits),
-            ce_value_and_grad(optax.losses.softmax_cross_entropy),
-            (x, t),
-            3 * nbytes,
-        ),
-        # The gradient alone: the paper's Σ t log t term (absent from optax) drops out here.
-        "cross_entropy grad": (
-            ce_grad(js.softmax_cross_entropy_from_logits),
-            ce_grad(optax.losses.softmax_cross_entropy),
-            (x, t),
-            3 * nbytes,
-        ),
-    }
+# name: (ours, peer, takes targets)
+CASES = {
+    "softmax": (js.softmax, jax.nn.softmax, False),
+    "log_softmax": (js.log_softmax, jax.nn.log_softmax, False),
+    "logsumexp": (js.logsumexp, lambda z: jax.nn.logsumexp(z, axis=-1), False),
+    "logistic": (js.logistic, jax.nn.sigmoid, False),
+    "softmax_cross_entropy_from_logits": (
+        js.softmax_cross_entropy_from_logits,
+        optax.losses.softmax_cross_entropy,
+        True,
+    ),
+    "softmax_least_squares_from_logits": (
+        js.softmax_least_squares_from_logits,
+        lambda z, t: 0.5 * jnp.sum(jnp.square(t - jax.nn.softmax(z)), -1),
+        True,
+    ),
+    "logistic_cross_entropy_from_logits": (
+        js.logistic_cross_entropy_from_logits,
+        _peer_logistic_ce,
+        True,
+    ),
+    "logistic_bernoulli_cross_entropy_from_logits": (
+        js.logistic_bernoulli_cross_entropy_from_logits,
+        _peer_bernoulli,
+        True,
+    ),
+    "logistic_least_squares_from_logits": (
+        js.logistic_least_squares_from_logits,
+        lambda z, t: 0.5 * jnp.sum(jnp.square(t - jax.nn.sigmoid(z)), -1),
+        True,
+    ),
+}
+PEERS = {
+    "softmax": "jax.nn.softmax",
+    "log_softmax": "jax.nn.log_softmax",
+    "logsumexp": "jax.nn.logsumexp(axis=-1)",
+    "logistic": "jax.nn.sigmoid",
+    "softmax_cross_entropy_from_logits": "optax.losses.softmax_cross_entropy",
+    "softmax_least_squares_from_logits": "½Σ(t − jax.nn.softmax(z))²",
+    "logistic_cross_entropy_from_logits": "Σ xlogy(t, t) − t·jax.nn.log_sigmoid(z)",
+    "logistic_bernoulli_cross_entropy_from_logits": "optax sigmoid_binary_cross_entropy + H(t)",
+    "logistic_least_squares_from_logits": "½Σ(t − jax.nn.sigmoid(z))²",
+}
+
+
+def variants(fn, takes_targets: bool, mode: str, what: str):
+    """The callable to time: (args) -> output, for mode eager/jit and what value/value+grad."""
+    if what == "value":
+        f = fn
+    else:
+        loss = _sum_loss(fn) if takes_targets else (lambda z: jnp.sum(fn(z)))
+        f = jax.value_and_grad(loss)
+    return jax.jit(f) if mode == "jit" else f
+
+
+def _sample(fn, args, number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        out = fn(*args)
+    jax.block_until_ready(out)
+    return (time.perf_counter() - start) / number
+
+
+def compare(ours, peer, args, repeats: int) -> tuple[float, float]:
+    """Interleaved medians (seconds per call) of ours and the peer."""
+    jax.block_until_ready(ours(*args))  # compile / warm caches
+    jax.block_until_ready(peer(*args))
+    once = max(_sample(ours, args, 1), _sample(peer, args, 1))
+    number = max(1, min(200, int(2e-3 / max(once, 1e-7))))  # ≥ ~2 ms per sample
+    t_ours, t_peer = [], []
+    for i in range(repeats):
+        pair = [(ours, t_ours), (peer, t_peer)]
+        for fn, acc in pair if i % 2 == 0 else pair[::-1]:
+            acc.append(_sample(fn, args, number))
+    return statistics.median(t_ours), statistics.median(t_peer)
+
+
+def run(sizes, repeats: int, names=None) -> dict:
     results = {
+        "jaxsoftmax": js.__file__,
         "machine": f"{platform.node()} ({platform.processor() or platform.machine()}), "
-        f"{jax.devices()[0].device_kind}",
+        f"{jax.devices()[0].device_kind}, {jax.device_count()} device(s)",
         "backend": jax.default_backend(),
         "jax": jax.__version__,
-        "shape": [rows, cols],
+        "optax": optax.__version__,
         "dtype": "float32",
-        "scale_ms": t_scale * 1e3,
-        "scale_GBps": ref_bw / 1e9,
-        "cases": {},
+        "repeats": repeats,
+        "rows": [],
     }
-    for name, (ours, theirs, args, moved) in cases.items():
-        t_ours = timeit(ours, *args, repeats=repeats)
-        t_theirs = timeit(theirs, *args, repeats=repeats)
-        results["cases"][name] = {
-            "ours_ms": t_ours * 1e3,
-            "theirs_ms": t_theirs * 1e3,
-            "ratio": t_ours / t_theirs,
-            "ours_bw_fraction": moved / t_ours / ref_bw,
-            "theirs_bw_fraction": moved / t_theirs / ref_bw,
-        }
+    for rows, cols in sizes:
+        kx, kt = jax.random.split(jax.random.key(0))
+        x = jax.random.normal(kx, (rows, cols), jnp.float32) * 4
+        t = jax.nn.softmax(jax.random.normal(kt, (rows, cols), jnp.float32))
+        for name, (ours_fn, peer_fn, takes_targets) in CASES.items():
+            if names and name not in names:
+                continue
+            args = (x, t) if takes_targets else (x,)
+            whats = ("value", "value+grad")
+            for what in whats:
+                for mode in ("eager", "jit"):
+                    ours = variants(ours_fn, takes_targets, mode, what)
+                    peer = variants(peer_fn, takes_targets, mode, what)
+                    t_o, t_p = compare(ours, peer, args, repeats)
+                    results["rows"].append(
+                        {
+                            "name": name,
+                            "shape": [rows, cols],
+                            "mode": mode,
+                            "what": what,
+                            "ours_ms": t_o * 1e3,
+                            "peer_ms": t_p * 1e3,
+                            "ratio": t_o / t_p,
+                        }
+                    )
     return results
 
 
 def report(results: dict) -> str:
     lines = [
-        f"jaxsoftmax primitives, {results['shape'][0]} x {results['shape'][1]} "
-        f"{results['dtype']} on {results['backend']} ({results['machine']}), jax {results['jax']}",
-        f"reference x * s: {results['scale_ms']:.2f} ms = {results['scale_GBps']:.1f} GB/s",
+        f"jaxsoftmax primitives vs jax.nn / optax, {results['dtype']}, "
+        f"{results['backend']} ({results['machine']}), jax {results['jax']}, "
+        f"optax {results['optax']}; interleaved medians of {results['repeats']} samples",
+        f"jaxsoftmax from {results['jaxsoftmax']}",
         "",
-        "| primitive | ours (ms) | theirs (ms) | ratio ours/theirs | ours % of x*s bandwidth "
-        "| theirs % |",
-        "|---|---|---|---|---|---|",
+        "| primitive | shape | mode | value / +grad | ours (ms) | peer (ms) | ours ÷ peer |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name, c in results["cases"].items():
+    for r in results["rows"]:
         lines.append(
-            f"| {name} | {c['ours_ms']:.2f} | {c['theirs_ms']:.2f} | {c['ratio']:.3f} | "
-            f"{100 * c['ours_bw_fraction']:.0f}% | {100 * c['theirs_bw_fraction']:.0f}% |"
+            f"| {r['name']} | {r['shape'][0]}×{r['shape'][1]} | {r['mode']} | {r['what']} | "
+            f"{r['ours_ms']:.4f} | {r['peer_ms']:.4f} | {r['ratio']:.2f} |"
         )
     lines.append("")
-    lines.append("theirs: jax.nn.softmax, jax.nn.log_softmax, optax.losses.softmax_cross_entropy")
-    lines.append(
-        "ours computes the paper's rho_c = sum t log(t/z*), which includes sum t log t (one more "
-        "log per element); optax's value omits that term, so compare gradients for like with like."
-    )
+    lines.append("peers: " + "; ".join(f"{k}: {v}" for k, v in PEERS.items()))
     return "\n".join(lines)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        rows, cols = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a size is ROWSxCOLS, got {text!r}") from None
+    if rows < 1 or cols < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text!r}")
+    return rows, cols
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=4096)
-    parser.add_argument("--cols", type=int, default=8192)
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--sizes", type=_size, nargs="+", default=[(128, 10), (2048, 8192)])
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--only", nargs="+", choices=sorted(CASES), help="primitives to time")
+    parser.add_argument("--quick", action="store_true", help="smoke test: small sizes, 3 repeats")
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
-    if min(args.rows, args.cols, args.repeats) < 1:
-        parser.error("--rows, --cols and --repeats must be positive")
-    results = run(args.rows, args.cols, args.repeats)
+    if args.repeats < 1:
+        parser.error("--repeats must be positive")
+    sizes, repeats = args.sizes, args.repeats
+    if args.quick:
+        sizes, repeats = [(16, 10), (64, 256)], 3
+    results = run(sizes, repeats, args.only)
     print(report(results))
     if args.json:
         with open(args.json, "w") as f:

@@ -95,3 +95,80 @@ def compute_dtype(dtype) -> np.dtype:
     """The dtype to compute in: half-precision inputs are computed in float32."""
     dtype = np.dtype(dtype)
     return np.dtype(np.float32) if dtype.itemsize < 4 else dtype
+
+
+# --------------------------------------------------------------------------------------------
+# Value checks: only where the values are concrete (never inside a trace)
+# --------------------------------------------------------------------------------------------
+
+
+def concrete_value(x) -> np.ndarray | None:
+    """``x`` as a NumPy array when its value is known now, else ``None``.
+
+    Python numbers, NumPy arrays and JAX arrays outside a trace are concrete (reading a JAX
+    array copies it to the host, a synchronisation); tracers under ``jit``/``grad``/``vmap``
+    are not, and are left alone.
+    """
+    if isinstance(x, jax.core.Tracer):
+        return None
+    if isinstance(x, (bool, int, float, np.ndarray, np.generic, jax.Array)):
+        return np.asarray(x)
+    return None
+
+
+def check_beta(beta, fn: str, *, allow_zero: bool = True, allow_inf: bool = False) -> None:
+    """Refuses a concrete NaN, infinite (unless allowed) or zero (unless allowed) ``beta``.
+
+    Raises ``ValueError`` naming ``beta``, the offending value and what is allowed. Traced
+    ``beta`` is not checked (a NaN then gives NaN output, as documented at each function).
+    """
+    value = concrete_value(beta)
+    if value is None or not (
+        jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)
+    ):
+        return
+    value = value.astype(np.float64)
+    bad = np.isnan(value) if allow_inf else ~np.isfinite(value)
+    if not allow_zero:
+        bad = bad | (value == 0)
+    if np.any(bad):
+        first = value.reshape(-1)[np.argmax(bad.reshape(-1))]
+        allowed = "a real number, not NaN" if allow_inf else "a finite real number"
+        if not allow_zero:
+            allowed = allowed.replace("a ", "a non-zero, ", 1)
+        hint = " (use hardmax for β = ±∞)" if np.isinf(first) else ""
+        if first == 0:
+            hint = f" ({fn} needs a non-zero beta: (1/β) log Σ exp(βz) has no limit at β = 0)"
+        raise ValueError(
+            f"{fn}: beta must be {allowed} (or an array of them), got beta={float(first)}"
+            f"{' among ' + str(value.size) + ' values' if value.size > 1 else ''}{hint}"
+        )
+
+
+def check_unit_interval(x, name: str, fn: str) -> None:
+    """Opt-in domain check of targets: every value must lie in [0, 1] (NaN refused).
+
+    Concrete ``x`` raises ``ValueError`` naming the argument, how many values are out of range
+    and the first one with its index. Traced ``x`` gets a ``jax.experimental.checkify`` check,
+    which reports the same condition when the caller wraps its function in
+    ``checkify.checkify(f, errors=checkify.user_checks)`` (and otherwise makes ``jit`` refuse
+    to stage the unfunctionalised check). Sums other than 1 are allowed.
+    """
+    value = concrete_value(x)
+    if value is None:
+        from jax.experimental import checkify
+
+        ok = jnp.all((x >= 0) & (x <= 1))
+        checkify.check(ok, f"{fn}: {name} must lie in [0, 1] (no NaN); some do not")
+        return
+    if not (jnp.issubdtype(value.dtype, jnp.floating) or jnp.issubdtype(value.dtype, jnp.integer)):
+        return  # the dtype check of the function itself reports it
+    value = value.astype(np.float64)
+    bad = ~((value >= 0) & (value <= 1))
+    if np.any(bad):
+        idx = np.unravel_index(int(np.argmax(bad)), value.shape) if value.ndim else ()
+        raise ValueError(
+            f"{fn}: {name} must lie in [0, 1] (no NaN): {int(bad.sum())} of {value.size} "
+            f"values do not, the first {name}[{', '.join(map(str, idx))}] = {float(value[idx])}. "
+            "Targets need not sum to one (the paper's ρ_c allows that)."
+        )

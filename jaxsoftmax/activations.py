@@ -10,25 +10,40 @@ Conventions shared by every function here:
 
 * ``axis`` names the class axis (or axes); the default is the last one. Leading axes are batch.
 * ``beta`` is the inverse temperature (the article's base ``b = e^β``): a scalar, or an array
-  that broadcasts to the input with size 1 along ``axis`` (one temperature per row).
+  that broadcasts to the input with size 1 along ``axis`` (one temperature per row). It is
+  applied *after* the shift: βz − max(βz) is computed as β·(z − max z) for β ≥ 0 and
+  β·(z − min z) for β < 0, so the extreme entry's exponent is exactly 0 at every β (±1e30
+  included) and nothing overflows unless the true result does. β = 0 is the uniform
+  distribution over the kept entries (the limit β → 0; −∞ logits stay left out, as for any
+  β > 0). A NaN (or ±∞) ``beta`` is refused with ``ValueError`` when it is concrete (a Python
+  number, a NumPy array or a JAX array outside a trace: the latter costs one host read); under
+  a trace it is not checked and gives NaN output.
 * ``where`` is a boolean mask broadcastable to the input; ``False`` entries are left out.
-  A masked entry gets probability 0 (log-probability −∞). A row whose entries are all masked
-  (or all −∞) is the empty distribution: softmax gives all zeros, log_softmax all −∞, and
-  logsumexp −∞ (the smooth max of nothing), and every gradient through it is 0, never NaN.
+  A masked entry gets probability 0 (log-probability −∞), whatever its value (NaN included).
+  A row whose entries are all masked (or all −∞ after scaling by β) is the empty
+  distribution: softmax gives all zeros, log_softmax all −∞, and logsumexp −∞ (the smooth max
+  of nothing), and every gradient through a masked entry is 0, never NaN.
 * Integer and boolean input is promoted to the default float dtype; complex input is refused.
   float16 and bfloat16 are computed in float32 and returned in the input dtype.
-* ``+inf`` logits give NaN (∞/∞ is undefined), as in ``jax.nn.softmax``; NaN propagates.
+* NaN by design: a ``+inf`` logit (after scaling by β: ``-inf`` with β < 0) makes its row NaN
+  (∞/∞ is undefined), as in ``jax.nn.softmax``; two +inf logits are no exception. A NaN logit
+  (kept) makes its row NaN. Nothing else gives NaN.
+* Every public function is jitted the way ``jax.nn`` does it (``axis`` and flags static; shape,
+  dtype and axis checks run at trace time, once per compilation); a thin Python wrapper in
+  front does only the concrete value checks on ``beta``, which are free for Python numbers.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
-from ._checks import Axis, as_float_array, as_mask, compute_dtype, normalize_axis
+from ._checks import Axis, as_float_array, as_mask, check_beta, compute_dtype, normalize_axis
 
 __all__ = [
     "hardmax",
@@ -40,27 +55,64 @@ __all__ = [
     "softmax_jacobian",
 ]
 
+_SymbolicZero = jax.custom_derivatives.SymbolicZero
+
 
 # --------------------------------------------------------------------------------------------
-# Argument handling
+# Argument handling. The wrappers' helpers (_arr, _axis_arg, _mask_arg, _beta_arg) run eagerly
+# on every call and only look at Python types; _setup and _row_beta run at trace time.
 # --------------------------------------------------------------------------------------------
+
+
+def _arr(x, name):
+    """JAX arrays (and tracers) pass as they are; anything else is converted and checked now."""
+    return x if isinstance(x, jax.Array) else as_float_array(x, name)
+
+
+def _axis_arg(axis):
+    """A hashable form of ``axis`` for the jitted core (checked there, at trace time)."""
+    if isinstance(axis, int):
+        return axis
+    try:
+        return tuple(axis)
+    except TypeError:
+        return axis
+
+
+def _mask_arg(where):
+    if where is None or isinstance(where, (jax.Array, np.ndarray)):
+        return where
+    return np.asarray(where)
+
+
+def _beta_arg(beta, fn, *, allow_zero=True, allow_inf=False):
+    """``None`` for the default β = 1 (the jitted core then skips the scaling), else β."""
+    if type(beta) is float or type(beta) is int:
+        if beta == 1:
+            return None
+        if not math.isfinite(beta) or beta == 0:
+            check_beta(beta, fn, allow_zero=allow_zero, allow_inf=allow_inf)
+        return beta
+    check_beta(beta, fn, allow_zero=allow_zero, allow_inf=allow_inf)
+    return _arr(beta, "beta")
 
 
 def _row_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(1 if i in axes else d for i, d in enumerate(shape))
 
 
-def _prepare(z, axis, beta, where, name="z"):
-    """Validates the common arguments; returns (x = beta * z in compute dtype, axes, mask, beta)."""
+def _setup(z, where, axis, name="z"):
+    """Trace-time checks: returns (z in its compute dtype, axes, mask or None, output dtype)."""
     z = as_float_array(z, name)
     axes = normalize_axis(axis, z.ndim)
     mask = as_mask(where, z.shape)
-    cdtype = compute_dtype(z.dtype)
-    x = z.astype(cdtype)
-    if isinstance(beta, (int, float)) and not isinstance(beta, bool) and beta == 1:
-        return x, axes, mask, None, z.dtype
-    b = as_float_array(beta, "beta").astype(cdtype)
-    rows = _row_shape(z.shape, axes)
+    return z.astype(compute_dtype(z.dtype)), axes, mask, z.dtype
+
+
+def _row_beta(beta, shape, axes, dtype, axis):
+    """β as an array of the row shape (size 1 along ``axes``), or ``ValueError``."""
+    b = as_float_array(beta, "beta").astype(dtype)
+    rows = _row_shape(shape, axes)
     try:
         ok = jnp.broadcast_shapes(b.shape, rows) == rows
     except ValueError:
@@ -68,45 +120,69 @@ def _prepare(z, axis, beta, where, name="z"):
     if not ok:
         raise ValueError(
             f"beta with shape {b.shape} must broadcast to {rows}: a scalar, or one inverse "
-            f"temperature per row of z (z.shape={z.shape}, axis={axis!r})"
+            f"temperature per row of z (z.shape={shape}, axis={axis!r})"
         )
-    return x * b, axes, mask, b, z.dtype
+    return jnp.broadcast_to(b, rows)
 
 
-def _shifted(x, axes, mask):
-    """x − max(x) over the kept entries, with masked entries set to −∞.
+def _shift(z, axes, mask, b):
+    """x = β·(z − m) ≤ 0, the max-shifted scaled logits, and the shift m (a constant).
 
-    The shift (a ``stop_gradient`` constant, so gradients are exact) makes every exponent ≤ 0,
-    so the kept maximum contributes exp(0) = 1 and every non-empty row has Σ exp ≥ 1.
-    Rows whose maximum is −∞ (all masked or all −∞) are shifted by the most negative finite
-    float instead, so they give exp(−∞) = 0 rather than exp(−∞ − (−∞)) = NaN; a +∞ or NaN
-    maximum makes the row NaN. (``maximum`` rather than ``where`` keeps XLA's single-fusion
-    softmax pattern intact on CPU.)
+    m is max z over the kept entries for β ≥ 0 (or β = None, meaning 1) and min z for β < 0,
+    so β·(z − m) ≤ 0 with the extreme entries exactly 0: shifting *before* scaling keeps the
+    extreme entry's exponent exactly 0 for any β, where β·z − max(β·z) leaves the rounding
+    error of β·z (or ∞ − ∞) once β·z is large. The shift is a ``stop_gradient`` constant
+    (softmax is shift invariant, so gradients are exact). Masked entries are −∞. A row with
+    no kept entry is shifted by the extreme finite float instead of ±∞, so its entries give
+    exp(−∞) = 0 rather than NaN. An infinite z − m (a −∞ logit, or an overflow far from the
+    extreme) is −∞ after scaling at every β, 0 included. (``maximum`` rather than ``where``
+    keeps XLA's single-fusion softmax pattern intact on CPU.)
     """
-    m = jnp.max(x, axes, where=mask, initial=-jnp.inf, keepdims=True)
-    m = lax.stop_gradient(jnp.maximum(m, jnp.finfo(x.dtype).min))
-    shifted = x - m
+    info = jnp.finfo(z.dtype)
+    hi = jnp.max(z, axes, where=mask, initial=-jnp.inf, keepdims=True)
+    hi = jnp.maximum(hi, info.min)
+    if b is None:
+        m = lax.stop_gradient(hi)
+    else:
+        lo = jnp.min(z, axes, where=mask, initial=jnp.inf, keepdims=True)
+        m = lax.stop_gradient(jnp.where(b < 0, jnp.minimum(lo, info.max), hi))
+    return _x_of(z, m, b, mask), m
+
+
+def _x_of(z, m, b, mask):
+    """β·(z − m), −∞ where z − m is infinite or the entry is masked (see :func:`_shift`)."""
+    if b is None:
+        x = z - m
+    else:
+        # (z − m)/2 cannot overflow, and 2β·(z − m)/2 rounds exactly as β·(z − m) (halving is
+        # exact), so β·(z − m) is finite whenever it is representable, |β| < 1 included. An
+        # infinite half-difference is a −∞ logit (β ≥ 0) or a +∞ one (β < 0): −∞ after
+        # scaling, except that every finite z is 0 at β = 0.
+        h = z * 0.5 - m * 0.5
+        inf_x = jnp.where((b == 0) & jnp.isfinite(z), 0, -jnp.inf)
+        scaled = jnp.where(jnp.abs(b) <= 1, (2 * b) * h, b * (z - m))
+        x = jnp.where(jnp.isinf(h), inf_x, scaled)
     if mask is not None:
-        shifted = jnp.where(mask, shifted, -jnp.inf)
-    return shifted, m
+        x = jnp.where(mask, x, -jnp.inf)
+    return x
 
 
 def _nonzero(s):
     """s + tiny: exactly s for every non-empty row (s ≥ 1), tiny > 0 for an empty row (s = 0).
 
-    So e / _nonzero(s) is 0, not 0/0, on empty rows, and log(_nonzero(s)) is finite.
+    So e / _nonzero(s) is 0, not 0/0, on empty rows.
     """
     return s + jnp.finfo(s.dtype).tiny
 
 
 # --------------------------------------------------------------------------------------------
-# softmax, log_softmax, logsumexp
+# The cores on shifted logits x (x ≤ 0, the row's extreme entries exactly 0)
 # --------------------------------------------------------------------------------------------
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _softmax(x, axes, mask):
-    e = jnp.exp(_shifted(x, axes, mask)[0])
+    e = jnp.exp(x)
     s = jnp.sum(e, axes, keepdims=True)
     return e / _nonzero(s)
 
@@ -122,6 +198,74 @@ def _softmax_jvp(axes, primals, tangents):
     return s, s * (x_dot - jnp.sum(s * x_dot, axes, keepdims=True))
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _log_norm(z, b, mask, axes):
+    """L = log Σ_j exp(x_j) for x = β(z − m) of :func:`_shift` (x ≤ 0, maxima exactly 0).
+
+    L = log s with s = Σ e^x where s ≥ 2, and L = log1p(Σ_{x_j < 0} e^{x_j}) where 0 < s < 2:
+    there the row has a single maximum (two tied maxima give s ≥ 2), whose own term 1 is left
+    out of the sum and added through log1p, so [0, −40] gives L = e^−40 rather than
+    log(1 + e^−40) = log 1 = 0. That second pass runs (``lax.cond``) only when some row
+    needs it, so rows that are not dominated by one entry cost one pass as in ``jax.nn``; it
+    recomputes x from the inputs (a cond operand would otherwise be materialised), and its
+    weight [x < 0] is written as min(−x·max_float, 1), which XLA's CPU reduction fusions
+    take. L is −∞ for an empty row and NaN for a row with NaN (or ∞ − ∞) entries.
+    Its derivative is softmax: dL = ⟨softmax(x), dx⟩ (a custom JVP).
+    """
+    x, m = _shift(z, axes, mask, b)
+    s = jnp.sum(jnp.exp(x), axes, keepdims=True)
+    near_one = (s > 0) & (s < 2)
+
+    def accurate(ops):
+        x = _x_of(*ops)
+        below = jnp.minimum(-x * jnp.finfo(x.dtype).max, 1)  # [x < 0] for x ≤ 0; NaN stays
+        r0 = jnp.sum(jnp.exp(x) * below, axes, keepdims=True)
+        return jnp.where(near_one, jnp.log1p(r0), jnp.log(s))
+
+    return lax.cond(jnp.any(near_one), accurate, lambda _: jnp.log(s), (z, m, b, mask))
+
+
+def _log_norm_jvp(axes, primals, tangents):
+    # dL = ⟨p, dx⟩ with p = softmax(x), dx = β dz + (z − m) dβ.
+    z, b, mask = primals
+    z_dot, b_dot, _ = tangents
+    big_l = _log_norm(z, b, mask, axes)
+    x, m = _shift(z, axes, mask, b)
+    p = jnp.exp(x - jnp.where(big_l == -jnp.inf, 0, big_l))  # empty row: exp(−∞) = 0
+    tangent = jnp.zeros_like(big_l)
+    if not isinstance(z_dot, _SymbolicZero):
+        z_dot = z_dot if b is None else b * z_dot
+        z_dot = z_dot if mask is None else jnp.where(mask, z_dot, 0)
+        tangent = tangent + jnp.sum(p * z_dot, axes, keepdims=True)
+    if b is not None and not isinstance(b_dot, _SymbolicZero):
+        pd = jnp.where(p == 0, 0, p * (z - m))
+        tangent = tangent + b_dot * jnp.sum(pd, axes, keepdims=True)
+    return big_l, tangent
+
+
+_log_norm.defjvp(_log_norm_jvp, symbolic_zeros=True)
+
+
+def _log_softmax(z, b, mask, axes):
+    x, _ = _shift(z, axes, mask, b)
+    big_l = _log_norm(z, b, mask, axes)
+    # An empty row (L = −∞) keeps its −∞ entries, with zero gradient through L.
+    return x - jnp.where(big_l == -jnp.inf, 0, big_l)
+
+
+# --------------------------------------------------------------------------------------------
+# softmax, log_softmax, logsumexp
+# --------------------------------------------------------------------------------------------
+
+
+@functools.partial(jax.jit, static_argnames=("axis",))
+def _softmax_jit(z, beta, where, axis):
+    z, axes, mask, dtype = _setup(z, where, axis)
+    b = None if beta is None else _row_beta(beta, z.shape, axes, z.dtype, axis)
+    x, _ = _shift(z, axes, mask, b)
+    return _softmax(x, axes, mask).astype(dtype)
+
+
 def softmax(
     z: jax.typing.ArrayLike,
     axis: Axis = -1,
@@ -133,30 +277,37 @@ def softmax(
 
     .. math::
         \sigma(z)_i = \frac{e^{\beta z_i}}{\sum_j e^{\beta z_j}}
+                    = \frac{e^{\beta (z_i - m)}}{\sum_j e^{\beta (z_j - m)}}
 
     The article's definition with base :math:`b = e^\beta`; Dunne & Campbell's f_q (section 1)
-    is the case β = 1. As β → +∞ it tends to :func:`hardmax` (arg max, ties sharing the mass)
-    and as β → −∞ to the arg min; it is invariant to adding a constant along ``axis`` but not
-    to scaling. Its Jacobian is β σ_i(δ_ij − σ_j) (:func:`softmax_jacobian`).
+    is the case β = 1. It is computed in the second form, with m = max z (β ≥ 0) or min z
+    (β < 0), so every exponent is ≤ 0 at any β. As β → +∞ it tends to :func:`hardmax` (arg max,
+    ties sharing the mass) and as β → −∞ to the arg min; β = 0 gives the uniform distribution
+    over the kept entries. It is invariant to adding a constant along ``axis`` but not to
+    scaling. Its Jacobian is β σ_i(δ_ij − σ_j) (:func:`softmax_jacobian`).
+
+    NaN by design: a row with a kept NaN, or a kept +∞ logit (−∞ for β < 0; two +∞ logits
+    included: ∞/∞); every row under a traced NaN β. Concrete NaN or ±∞ β raises ``ValueError``.
 
     Args:
       z: logits, shape ``(..., q, ...)``; integer input is promoted to float.
-      axis: class axis or axes.
-      beta: inverse temperature (scalar or one per row).
+      axis: class axis or axes (static under ``jit``).
+      beta: inverse temperature (scalar or one per row), finite.
       where: boolean mask; masked entries get probability 0, an all-masked row is all zeros.
 
     Returns:
       Probabilities with the shape and (floating) dtype of ``z``, summing to 1 along ``axis``.
     """
-    x, axes, mask, _, dtype = _prepare(z, axis, beta, where)
-    return _softmax(x, axes, mask).astype(dtype)
+    return _softmax_jit(
+        _arr(z, "z"), _beta_arg(beta, "softmax"), _mask_arg(where), axis=_axis_arg(axis)
+    )
 
 
-def _log_softmax(x, axes, mask):
-    shifted, _ = _shifted(x, axes, mask)
-    s = jnp.sum(jnp.exp(shifted), axes, keepdims=True)
-    # An empty row has s = 0 and entries already −∞: they stay −∞, with zero gradient.
-    return shifted - jnp.log(_nonzero(s))
+@functools.partial(jax.jit, static_argnames=("axis",))
+def _log_softmax_jit(z, beta, where, axis):
+    z, axes, mask, dtype = _setup(z, where, axis)
+    b = None if beta is None else _row_beta(beta, z.shape, axes, z.dtype, axis)
+    return _log_softmax(z, b, mask, axes).astype(dtype)
 
 
 def log_softmax(
@@ -166,27 +317,72 @@ def log_softmax(
     beta: jax.typing.ArrayLike = 1.0,
     where: jax.typing.ArrayLike | None = None,
 ) -> jax.Array:
-    r"""Logarithm of :func:`softmax`, computed stably.
+    r"""Logarithm of :func:`softmax`, computed stably and accurately.
 
     .. math::
-        \log\sigma(z)_i = \beta z_i - \log\sum_j e^{\beta z_j}
-                        = \beta\,(z_i - \mathrm{LSE}_\beta(z))
+        \log\sigma(z)_i = \beta (z_i - m) - \log\Big(1 + \sum_{j \ne j^*} e^{\beta (z_j - m)}\Big)
 
-    Finite for any finite ``z`` (e.g. ±1e4 in float32): the maximum is subtracted before
-    exponentiating. Masked entries are −∞ (log 0); an all-masked row is all −∞ with zero
-    gradient.
+    with m the max (β ≥ 0) or min (β < 0) of z and j* one entry attaining it, the log of the
+    sum taken by ``log1p`` so that tiny probabilities of the *other* entries are not rounded
+    away: float32 ``log_softmax([0, -20])`` is ``[-2.06e-9, -20]``, not ``[0, -20]``. Finite
+    for any finite ``z`` and β (e.g. ±3e38 in float32). Masked entries are −∞ (log 0); an
+    all-masked row is all −∞ with zero gradient. NaN by design exactly where :func:`softmax`
+    is NaN.
 
     Args:
       z: logits, shape ``(..., q, ...)``.
-      axis: class axis or axes.
-      beta: inverse temperature (scalar or one per row).
+      axis: class axis or axes (static under ``jit``).
+      beta: inverse temperature (scalar or one per row), finite.
       where: boolean mask.
 
     Returns:
       Log-probabilities with the shape and dtype of ``z``.
     """
-    x, axes, mask, _, dtype = _prepare(z, axis, beta, where)
-    return _log_softmax(x, axes, mask).astype(dtype)
+    return _log_softmax_jit(
+        _arr(z, "z"), _beta_arg(beta, "log_softmax"), _mask_arg(where), axis=_axis_arg(axis)
+    )
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _lse_beta(z, b, mask, axes):
+    """LSE_β = m + L/β with L = log Σ exp(β(z − m)); L/β is taken as 0 where L = 0."""
+    _, m = _shift(z, axes, mask, b)
+    big_l = _log_norm(z, b, mask, axes)
+    lse = m + jnp.where(big_l == 0, 0, big_l / b)
+    return jnp.where(jnp.isinf(m), m, lse)  # an infinite extreme entry is the smooth max
+
+
+def _lse_beta_jvp(axes, primals, tangents):
+    # ∂LSE_β/∂z = softmax(z, β) (the article); ∂LSE_β/∂β = (⟨σ, z⟩ − LSE_β)/β.
+    z, b, mask = primals
+    z_dot, b_dot, _ = tangents
+    out = _lse_beta(z, b, mask, axes)
+    x, m = _shift(z, axes, mask, b)
+    p = _softmax(x, axes, mask)
+    tangent = jnp.zeros_like(out)
+    if not isinstance(z_dot, _SymbolicZero):
+        z_dot = z_dot if mask is None else jnp.where(mask, z_dot, 0)
+        tangent = tangent + jnp.sum(p * z_dot, axes, keepdims=True)
+    if not isinstance(b_dot, _SymbolicZero):
+        pd = jnp.sum(jnp.where(p == 0, 0, p * (z - m)), axes, keepdims=True)
+        tangent = tangent + b_dot * (pd - (out - m)) / b
+    return out, tangent
+
+
+_lse_beta.defjvp(_lse_beta_jvp, symbolic_zeros=True)
+
+
+@functools.partial(jax.jit, static_argnames=("axis", "keepdims"))
+def _logsumexp_jit(z, beta, where, axis, keepdims):
+    z, axes, mask, dtype = _setup(z, where, axis)
+    if beta is None:
+        _, m = _shift(z, axes, mask, None)
+        lse = jnp.where(m == jnp.inf, m, m + _log_norm(z, None, mask, axes))
+    else:
+        lse = _lse_beta(z, _row_beta(beta, z.shape, axes, z.dtype, axis), mask, axes)
+    if not keepdims:
+        lse = jnp.squeeze(lse, axes)
+    return lse.astype(dtype)
 
 
 def logsumexp(
@@ -201,39 +397,60 @@ def logsumexp(
 
     .. math::
         \mathrm{LSE}_\beta(z) = \frac{1}{\beta}\log\sum_i e^{\beta z_i}
+          = m + \frac{1}{\beta}\,\mathrm{log1p}\Big(\sum_{i \ne i^*} e^{\beta (z_i - m)}\Big)
 
     The article's LogSumExp is the case β = 1. Scaling by 1/β makes it a smooth maximum at
     every temperature: max(z) ≤ LSE_β(z) ≤ max(z) + log(q)/β for β > 0, so it tends to max as
     β → +∞ and to min as β → −∞, and its gradient is exactly ``softmax(z, beta=β)`` (the
-    article: "the softmax function is also the gradient of the LogSumExp function").
-    β must be non-zero. An all-masked row gives −∞ for β > 0 (+∞ for β < 0).
+    article: "the softmax function is also the gradient of the LogSumExp function"). It is
+    computed in the second form (m the max for β > 0, the min for β < 0, i* one entry
+    attaining it), which neither overflows where the result is finite (β = ±1e30 included)
+    nor rounds 1 + e^−40 to 1: ``logsumexp([0., -40.])`` is 4.25e-18 in float64. The
+    *unscaled* log Σ e^{βz} = β·LSE_β (not computed here) is ±∞ where β·max z overflows.
+    An all-masked row gives −∞ for β > 0 (+∞ for β < 0).
+
+    **β = 0.** With this (documented, smooth-max) normalisation there is no finite limit at
+    β = 0 for two or more kept entries: LSE_β = log(count)/β + mean(z) + O(β) → ±∞ as β → 0±
+    (it is β·LSE_β that tends to log(count)). A concrete β = 0 is therefore refused with
+    ``ValueError``; a traced β = ±0 gives the one-sided limit ±∞ (the single entry itself for
+    one kept entry), with gradient ``softmax(z, beta=0)``, the uniform distribution.
+
+    **Differs from** ``jax.nn.logsumexp`` / ``jax.scipy.special.logsumexp``: their default
+    ``axis=None`` reduces over *all* axes, ours (``-1``) over the class axis only; and their
+    ``b`` is a multiplicative weight inside the sum, not an inverse temperature.
+
+    A kept +∞ entry (−∞ for β < 0) gives +∞ (−∞), the smooth max of a row with an infinite
+    maximum (its gradient is then not meaningful). NaN by design: a row with a kept NaN;
+    every row under a traced NaN β.
 
     Args:
       z: input, shape ``(..., q, ...)``.
-      axis: axis or axes to reduce.
-      beta: inverse temperature (scalar or one per row), non-zero.
+      axis: axis or axes to reduce (static under ``jit``).
+      beta: inverse temperature (scalar or one per row), finite and non-zero.
       where: boolean mask of the entries to include.
       keepdims: keep the reduced axes with size 1.
 
     Returns:
       The reduction, with the dtype of ``z``.
     """
-    if isinstance(beta, (int, float)) and beta == 0:
-        raise ValueError("logsumexp needs a non-zero beta: LSE_β = (1/β) log Σ exp(β z)")
-    x, axes, mask, b, dtype = _prepare(z, axis, beta, where)
-    shifted, m = _shifted(x, axes, mask)
-    s = jnp.sum(jnp.exp(shifted), axes, keepdims=True)
-    lse = jnp.where(s == 0, -jnp.inf, jnp.log(_nonzero(s)) + m)
-    if b is not None:
-        lse = lse / b
-    if not keepdims:
-        lse = jnp.squeeze(lse, axes)
-    return lse.astype(dtype)
+    return _logsumexp_jit(
+        _arr(z, "z"),
+        _beta_arg(beta, "logsumexp", allow_zero=False),
+        _mask_arg(where),
+        axis=_axis_arg(axis),
+        keepdims=bool(keepdims),
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # The limits and the rivals
 # --------------------------------------------------------------------------------------------
+
+
+@jax.jit
+def _logistic_jit(x):
+    x = as_float_array(x, "x")
+    return jax.nn.sigmoid(x.astype(compute_dtype(x.dtype))).astype(x.dtype)
 
 
 def logistic(x: jax.typing.ArrayLike) -> jax.Array:
@@ -245,7 +462,7 @@ def logistic(x: jax.typing.ArrayLike) -> jax.Array:
     Dunne & Campbell's squashing function f_1 (section 1) and the article's "standard logistic
     function is the special case for a 1-dimensional axis in 2-dimensional space". Applied
     elementwise (each output unit on its own, so outputs need not sum to one). Stable for all
-    finite x.
+    x: f(−∞) = 0, f(+∞) = 1; NaN only for NaN input.
 
     Args:
       x: logits of any shape.
@@ -253,8 +470,23 @@ def logistic(x: jax.typing.ArrayLike) -> jax.Array:
     Returns:
       Values in [0, 1], same shape and dtype as ``x``.
     """
-    x = as_float_array(x, "x")
-    return jax.nn.sigmoid(x.astype(compute_dtype(x.dtype))).astype(x.dtype)
+    return _logistic_jit(_arr(x, "x"))
+
+
+@functools.partial(jax.jit, static_argnames=("axis",))
+def _hardmax_jit(z, beta, where, axis):
+    z, axes, mask, dtype = _setup(lax.stop_gradient(z), where, axis)
+    sign = jnp.sign(_row_beta(beta, z.shape, axes, z.dtype, axis))
+    # β = 0: every entry above −∞ ties (z·0 keeps NaN and makes +∞ NaN, as softmax at β = 0).
+    x = jnp.where(sign == 0, jnp.where(z == -jnp.inf, -jnp.inf, z * 0), sign * z)
+    m = jnp.max(x, axes, where=mask, initial=-jnp.inf, keepdims=True)
+    ties = (x == m) & (x > -jnp.inf)
+    if mask is not None:
+        ties = ties & mask
+    count = jnp.sum(ties, axes, keepdims=True, dtype=x.dtype)
+    out = ties.astype(x.dtype) / jnp.where(count > 0, count, jnp.ones_like(count))
+    out = jnp.where(jnp.isnan(m), jnp.nan, out)
+    return out.astype(dtype)
 
 
 def hardmax(
@@ -272,29 +504,55 @@ def hardmax(
 
     One-hot arg max, with tied maxima sharing the mass equally (the article's "dividing the 1
     between all max args"). A negative ``beta`` gives the arg min (the article's β → −∞), and
-    ``beta = 0`` the uniform distribution (softmax at β = 0). Only the sign of ``beta`` matters.
-    Entries at −∞ (after the sign) are treated like masked ones, as in :func:`softmax`. The
-    function is piecewise constant, so its gradient is 0.
+    ``beta = 0`` the uniform distribution over the kept entries above −∞ (softmax at β = 0).
+    Only the sign of ``beta`` matters, so β = ±∞ is allowed. Entries at −∞ (after the sign)
+    are treated like masked ones, as in :func:`softmax`; a +∞ entry is the arg max. The
+    function is piecewise constant, so its gradient is 0. NaN by design: a row with a kept
+    NaN; at β = 0 also a row with a kept +∞; every row under a traced NaN β (a concrete NaN
+    β raises ``ValueError``).
 
     Args:
       z: scores, shape ``(..., q, ...)``.
-      axis: class axis or axes.
+      axis: class axis or axes (static under ``jit``).
       beta: its sign chooses arg max (> 0), arg min (< 0) or uniform (0); scalar or per row.
       where: boolean mask; masked entries get 0, an all-masked row is all zeros.
 
     Returns:
       A distribution along ``axis`` with the shape and dtype of ``z``.
     """
-    z = lax.stop_gradient(as_float_array(z, "z"))
-    sign = jnp.sign(as_float_array(beta, "beta")).astype(z.dtype)
-    x, axes, mask, _, dtype = _prepare(z, axis, sign, where)
-    m = jnp.max(x, axes, where=mask, initial=-jnp.inf, keepdims=True)
-    ties = (x == m) & (x > -jnp.inf)
+    if not (type(beta) is float and beta == 1):
+        check_beta(beta, "hardmax", allow_inf=True)
+        beta = _arr(beta, "beta")
+    return _hardmax_jit(_arr(z, "z"), beta, _mask_arg(where), axis=_axis_arg(axis))
+
+
+@functools.partial(jax.jit, static_argnames=("axis",))
+def _l1_jit(x, where, axis):
+    x, axes, mask, dtype = _setup(x, where, axis, name="x")
+    a = jnp.abs(x)
     if mask is not None:
-        ties = ties & mask
-    count = jnp.sum(ties, axes, keepdims=True).astype(x.dtype)
-    out = ties.astype(x.dtype) / jnp.where(count > 0, count, jnp.ones_like(count))
-    out = jnp.where(jnp.isnan(m), jnp.nan, out)
+        a = jnp.where(mask, a, 0)
+        keep = mask.astype(a.dtype)
+    else:
+        keep = jnp.ones_like(a)
+    # Rescale by the row's max |x| (a constant: the map is scale invariant, so gradients are
+    # exact) before summing, so Σ|x| neither overflows (±3e38) nor underflows in the gradient
+    # (x ~ 1e-30, where (Σ|x|)² would).
+    # The scale is 2^−e (e the exponent of max |x|), applied as two exact power-of-two factors:
+    # XLA turns a division by a row constant into a product with its reciprocal, and 1/3e38 is
+    # subnormal (flushed to zero on CPU); each half factor stays a normal float.
+    big = lax.stop_gradient(jnp.max(a, axes, keepdims=True, initial=0))
+    zero = big == 0
+    e = jnp.frexp(big)[1]
+    half = e // 2
+    one = jnp.ones_like(big)
+    a = a * jnp.ldexp(one, -half) * jnp.ldexp(one, half - e)
+    # An infinite |x| takes the limit: the infinite entries share the mass.
+    a = jnp.where(big == jnp.inf, (a == jnp.inf).astype(a.dtype), a)
+    s = jnp.sum(a, axes, keepdims=True)
+    n = jnp.sum(keep, axes, keepdims=True)
+    uniform = keep / jnp.where(n > 0, n, 1)
+    out = jnp.where(zero, uniform, a / jnp.where(zero, 1, s))
     return out.astype(dtype)
 
 
@@ -307,31 +565,28 @@ def l1_normalize(
     r"""The "abs" normalisation from the forum thread: |x_i| / Σ_j |x_j|.
 
     .. math::
-        n(x)_i = \frac{|x_i|}{\sum_j |x_j|}
+        n(x)_i = \frac{|x_i|}{\sum_j |x_j|} = \frac{|x_i| / M}{\sum_j |x_j| / M},
+        \qquad M = \max_j |x_j|
 
     It sums to one like :func:`softmax` but is not a softmax of a linear function: it is not
     invariant to translation, is invariant to scaling, ignores the sign of x, and its penalty
-    gradients have poles at x_k = 0 (see ``jaxsoftmax.pairings``). An all-zero row, where the
-    map is undefined, is given the uniform distribution over its kept entries; an all-masked row
-    is all zeros.
+    gradients have poles at x_k = 0 (see ``jaxsoftmax.pairings``). Computed in the second form,
+    so it is exact for any finite x (``[3e38, -3e38]`` gives ``[0.5, 0.5]``) and its gradient
+    is finite for tiny x (``[1e-30, 2e-30]``: entries of order 1e29, the true value). An
+    all-zero row, where the map is undefined, is given the uniform distribution over its kept
+    entries; an all-masked row is all zeros. Infinite entries take the limit (they share the
+    mass, the finite ones get 0). NaN by design: a row with a kept NaN. On CPU, XLA flushes
+    subnormal inputs to zero, so a row of subnormals is treated as all-zero.
 
     Args:
       x: scores, shape ``(..., q, ...)``.
-      axis: class axis or axes.
+      axis: class axis or axes (static under ``jit``).
       where: boolean mask; masked entries get 0.
 
     Returns:
       A distribution along ``axis`` with the shape and dtype of ``x``.
     """
-    x, axes, mask, _, dtype = _prepare(x, axis, 1.0, where, name="x")
-    a = jnp.abs(x)
-    keep = jnp.ones_like(a) if mask is None else mask.astype(a.dtype)
-    a = a * keep
-    s = jnp.sum(a, axes, keepdims=True)
-    n = jnp.sum(keep, axes, keepdims=True)
-    uniform = keep / jnp.where(n > 0, n, jnp.ones_like(n))
-    out = jnp.where(s > 0, a / jnp.where(s > 0, s, jnp.ones_like(s)), uniform)
-    return out.astype(dtype)
+    return _l1_jit(_arr(x, "x"), _mask_arg(where), axis=_axis_arg(axis))
 
 
 def softmax_jacobian(

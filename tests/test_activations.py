@@ -352,3 +352,143 @@ def test_bad_mask_and_beta_get_clear_errors():
         js.softmax(z, beta=jnp.ones(3))
     with pytest.raises(ValueError, match="non-zero beta"):
         js.logsumexp(z, beta=0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 15 regressions: one test per defect
+# --------------------------------------------------------------------------------------------
+
+SPREAD = jnp.array([-15.81, -3.38, 43.15])
+
+
+def test_beta_is_applied_after_the_max_shift():
+    # Under jit XLA contracted β·z − max(β·z) into an FMA whose result at the arg max was the
+    # rounding error of β·z (≈ 1e24): softmax gave [0, 0, nan] and logsumexp inf.
+    jitted = jax.jit(lambda z, b: (js.softmax(z, beta=b), js.log_softmax(z, beta=b)))
+    for b in (1e30, -1e30):
+        p, logp = jitted(SPREAD, b)
+        expected = [0.0, 0.0, 1.0] if b > 0 else [1.0, 0.0, 0.0]
+        np.testing.assert_array_equal(p, expected)
+        np.testing.assert_array_equal(logp[np.argmax(expected)], 0.0)
+        assert np.isfinite(logp).all()
+    lse = jax.jit(lambda z: js.logsumexp(z, beta=1e30))(SPREAD)
+    np.testing.assert_allclose(lse, 43.15, rtol=1e-7)
+    np.testing.assert_allclose(js.logsumexp(SPREAD, beta=-1e30), -15.81, rtol=1e-7)
+    # Eager failed once β·z itself overflowed float32.
+    z = jnp.array([1e4, 0.0])
+    np.testing.assert_array_equal(js.softmax(z, beta=1e35), [1.0, 0.0])
+    np.testing.assert_array_equal(js.log_softmax(z, beta=1e35), [0.0, -np.inf])
+    np.testing.assert_allclose(js.logsumexp(z, beta=1e35), 1e4)
+    g = jax.grad(lambda x: js.logsumexp(x, beta=1e30))(SPREAD)
+    np.testing.assert_array_equal(g, [0.0, 0.0, 1.0])
+
+
+def test_beta_zero_is_the_uniform_limit():
+    z = jnp.array([[3.0, -1e4, 7.0, -jnp.inf], [1.0, 2.0, 3.0, 4.0]])
+    mask = jnp.array([[True, True, True, True], [True, False, True, True]])
+    # −∞ logits stay left out at β = 0 (the limit β → 0⁺), like masked entries.
+    third = np.float32(1 / 3)
+    np.testing.assert_array_equal(js.softmax(z, beta=0.0, where=mask)[0], [third] * 3 + [0])
+    np.testing.assert_array_equal(js.softmax(z, beta=0.0, where=mask)[1], [third, 0, third, third])
+    np.testing.assert_allclose(
+        js.log_softmax(z, beta=jnp.array(0.0), where=mask)[:, 0], -np.log(3.0), rtol=1e-7
+    )
+    np.testing.assert_array_equal(
+        js.hardmax(z, beta=0.0, where=mask), js.softmax(z, beta=0.0, where=mask)
+    )
+    # logsumexp's documented β is the smooth max (1/β) log Σ e^{βz}: it has no limit at β = 0
+    # for two or more entries, so a concrete 0 is refused and a traced ±0 gives the one-sided
+    # limit ±∞, whose β·LSE_β → log(count) and whose gradient is the uniform distribution.
+    with pytest.raises(ValueError, match="non-zero beta"):
+        js.logsumexp(z, beta=jnp.array(0.0))
+    lse0 = jax.jit(lambda x, b: js.logsumexp(x, beta=b, where=mask))
+    np.testing.assert_array_equal(lse0(z, 0.0), [np.inf, np.inf])
+    np.testing.assert_array_equal(lse0(z, -0.0), [-np.inf, -np.inf])
+    one = jnp.array([[True, False, False, False]] * 2)
+    np.testing.assert_array_equal(
+        jax.jit(lambda x, b: js.logsumexp(x, beta=b, where=one))(z, 0.0), [3.0, 1.0]
+    )
+    g = jax.grad(lambda x: jnp.sum(lse0(x, 0.0)))(z)
+    np.testing.assert_allclose(g, js.softmax(z, beta=0.0, where=mask), rtol=1e-7)
+    small = jnp.array([1e-6])
+    np.testing.assert_allclose(
+        small * js.logsumexp(z[1], beta=small), np.log(4.0) + 1e-6 * 2.5, rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("fn", [js.softmax, js.log_softmax, js.logsumexp, js.hardmax])
+def test_nan_beta_is_refused_when_concrete_and_nan_under_trace(fn):
+    z = jnp.array([1.0, 2.0, 3.0])
+    for bad in (float("nan"), np.array([np.nan]), jnp.array(jnp.nan)):
+        with pytest.raises(ValueError, match=r"beta must be .*, got beta=nan"):
+            fn(z, beta=bad)
+    assert np.isnan(jax.jit(lambda b: fn(z, beta=b))(jnp.nan)).all()
+    if fn is not js.hardmax:  # hardmax only uses the sign: β = ±∞ is allowed there
+        with pytest.raises(ValueError, match="hardmax for β = ±∞"):
+            fn(z, beta=float("inf"))
+
+
+def test_l1_normalize_is_rescaled_by_the_largest_entry():
+    np.testing.assert_array_equal(js.l1_normalize(jnp.array([3e38, -3e38])), [0.5, 0.5])
+    np.testing.assert_allclose(js.l1_normalize(jnp.array([3e38, -1e38, 0.0])), [0.75, 0.25, 0])
+    x = jnp.array([1e-30, 2e-30])
+    g = jax.jacobian(js.l1_normalize)(x)
+    # ∂n_i/∂x_j = (δ_ij A − |x_i|) / A² for positive x, A = Σ x: about ±1e29 here.
+    a = 3e-30
+    expected = np.array([[2e-30, -1e-30], [-2e-30, 1e-30]]) / a**2
+    np.testing.assert_allclose(g, expected, rtol=1e-5)
+    np.testing.assert_array_equal(
+        js.l1_normalize(jnp.array([jnp.inf, 1.0, -jnp.inf])), [0.5, 0, 0.5]
+    )
+
+
+def test_logsumexp_and_log_softmax_keep_the_small_terms():
+    with jax.enable_x64(True):
+        z = jnp.array([0.0, -40.0])
+        np.testing.assert_allclose(js.logsumexp(z), np.log1p(np.exp(-40.0)), rtol=1e-15)
+        np.testing.assert_allclose(js.log_softmax(z)[0], -np.log1p(np.exp(-40.0)), rtol=1e-15)
+        # Ties count exactly; masked maxima are left out.
+        tied = jnp.array([0.0, 0.0, -40.0])
+        np.testing.assert_allclose(js.logsumexp(tied), np.log(2 + np.exp(-40.0)), rtol=1e-15)
+        masked = jnp.array([0.0, -40.0, 5.0])
+        np.testing.assert_allclose(
+            js.logsumexp(masked, where=jnp.array([True, True, False])),
+            np.log1p(np.exp(-40.0)),
+            rtol=1e-15,
+        )
+        np.testing.assert_allclose(
+            js.logsumexp(z, beta=2.0), np.log1p(np.exp(-80.0)) / 2, rtol=1e-15
+        )
+    logp = js.log_softmax(jnp.array([0.0, -20.0], jnp.float32))
+    np.testing.assert_allclose(logp[0], -np.exp(-20.0), rtol=1e-6)
+    assert logp[0] != 0.0
+
+
+def test_nan_by_design():
+    # As documented: a kept +∞ (two included) or NaN makes the row NaN; masked ones do not.
+    for z in ([jnp.inf, jnp.inf, 0.0], [jnp.nan, 1.0, 2.0]):
+        z = jnp.array(z)
+        assert np.isnan(js.softmax(z)).all()
+        assert np.isnan(js.log_softmax(z)).all()
+    assert js.logsumexp(jnp.array([jnp.inf, 0.0, -jnp.inf])) == np.inf
+    assert np.isnan(js.logsumexp(jnp.array([jnp.nan, 0.0])))
+    assert np.isnan(js.softmax(jnp.array([-jnp.inf, 0.0]), beta=-1.0)).all()  # −∞·β = +∞
+    keep = jnp.array([False, True, True])
+    for bad in (jnp.nan, jnp.inf):
+        z = jnp.array([bad, 1.0, 1.0])
+        np.testing.assert_array_equal(js.softmax(z, where=keep), [0, 0.5, 0.5])
+        np.testing.assert_allclose(js.logsumexp(z, where=keep), 1 + np.log(2.0), rtol=1e-7)
+        np.testing.assert_array_equal(js.l1_normalize(z, where=keep), [0, 0.5, 0.5])
+    assert np.isnan(js.l1_normalize(jnp.array([jnp.nan, 1.0]))).all()
+    assert np.isnan(js.hardmax(jnp.array([jnp.nan, 1.0]))).all()
+    assert np.isnan(js.logistic(jnp.array([jnp.nan]))).all()
+    np.testing.assert_array_equal(js.logistic(jnp.array([-jnp.inf, jnp.inf])), [0.0, 1.0])
+
+
+def test_logsumexp_default_axis_differs_from_jax_nn():
+    z = jnp.array([[0.0, 1.0], [2.0, 3.0]])
+    ours = js.logsumexp(z)  # the class axis (-1) only
+    theirs = jax.nn.logsumexp(z)  # axis=None: every axis
+    np.testing.assert_allclose(ours, [np.log1p(np.e), 2 + np.log1p(np.e)], rtol=1e-6)
+    np.testing.assert_allclose(theirs, np.log(np.exp([0, 1, 2, 3]).sum()), rtol=1e-6)
+    np.testing.assert_allclose(jax.nn.logsumexp(z, axis=-1), ours, rtol=1e-6)

@@ -72,8 +72,9 @@ def test_figure_1_minimum_of_t_log_t_over_z():
 def test_xlogy_convention_and_derivatives():
     assert js.xlogy(0.0, 0.0) == 0.0
     np.testing.assert_allclose(js.xlogy(2.0, 3.0), 2 * np.log(3.0))
+    # ∂/∂x = log y everywhere (−∞ at y = 0); ∂/∂y = 0 along x = 0 (the documented convention).
     gx, gy = jax.grad(js.xlogy, argnums=(0, 1))(0.0, 0.0)
-    assert gx == 0.0 and gy == 0.0
+    assert gx == -np.inf and gy == 0.0
     gx, gy = jax.grad(js.xlogy, argnums=(0, 1))(2.0, 3.0)
     np.testing.assert_allclose([gx, gy], [np.log(3.0), 2 / 3], rtol=1e-6)
     with jax.enable_x64(True):
@@ -163,3 +164,105 @@ def test_bad_input_gets_a_clear_error():
         js.least_squares(jnp.ones(3, jnp.complex64), jnp.ones(3))
     with pytest.raises(ValueError, match="out of range"):
         js.least_squares(jnp.ones(3), jnp.ones(3), axis=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 15 regressions: one test per defect
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "z", [[0.0, -np.inf], [3e38, -3e38], [np.inf, -np.inf]], ids=["-inf", "3e38", "inf"]
+)
+def test_from_logits_zero_targets_contribute_zero_at_infinite_logits(z):
+    z = jnp.array(z, jnp.float32)
+    t = jnp.array([1.0, 0.0])
+    value_grad = lambda f: jax.value_and_grad(lambda x: f(x, t))(z)
+    if np.isfinite(z[0]):  # softmax of a +∞ logit is NaN by design (∞/∞)
+        v, g = value_grad(js.softmax_cross_entropy_from_logits)
+        assert v == 0.0 and js.cross_entropy(js.softmax(z), t) == 0.0
+        np.testing.assert_array_equal(g, [0.0, 0.0])
+    sig = js.logistic(z)
+    for f, composed in (
+        (js.logistic_cross_entropy_from_logits, js.cross_entropy(sig, t)),
+        (js.logistic_bernoulli_cross_entropy_from_logits, js.bernoulli_cross_entropy(sig, t)),
+    ):
+        v, g = value_grad(f)
+        assert np.isfinite(v) and np.isfinite(g).all()
+        np.testing.assert_allclose(v, composed, rtol=1e-6)
+    # A non-zero target where the output is 0 costs +∞ (the limit), with a finite gradient.
+    v, g = jax.value_and_grad(js.softmax_cross_entropy_from_logits)(
+        jnp.array([0.0, -jnp.inf]), t[::-1]
+    )
+    assert v == np.inf and np.isfinite(g).all()
+
+
+def test_xlogy_derivative_in_x_is_log_y_and_nan_propagates():
+    np.testing.assert_allclose(jax.grad(js.xlogy, 0)(0.0, 3.0), np.log(3.0), rtol=1e-6)
+    assert np.isnan(js.xlogy(0.0, jnp.nan))
+    assert np.isnan(js.cross_entropy(jnp.array([jnp.nan, 1.0]), jnp.array([0.0, 1.0])))
+    assert np.isnan(js.bernoulli_cross_entropy(jnp.array([jnp.nan, 0.5]), jnp.array([0.0, 1.0])))
+    assert np.isnan(js.logistic_cross_entropy_from_logits(jnp.array([jnp.nan]), jnp.array([0.0])))
+    # The penalties keep finite gradients where their value is finite, at t = z* = 0 too.
+    z, t = jnp.array([0.0, 1.0]), jnp.array([0.0, 1.0])
+    gz, gt = jax.grad(js.cross_entropy, argnums=(0, 1))(z, t)
+    assert np.isfinite(gz).all() and np.isfinite(gt).all()
+    np.testing.assert_allclose(gt, [0.0, 1.0])  # log t + 1 − log z*: 0 by convention at 0
+
+
+def test_xlogy_gradient_differs_from_jax_scipy_at_the_origin():
+    ours = jax.grad(js.xlogy, argnums=(0, 1))(0.0, 0.0)
+    theirs = jax.grad(jax.scipy.special.xlogy, argnums=(0, 1))(0.0, 0.0)
+    assert ours[0] == -np.inf and theirs[0] == -np.inf  # ∂/∂x = log y agrees
+    assert ours[1] == 0.0  # ∂/∂y: 0 along x = 0 (documented) ...
+    assert np.isnan(theirs[1])  # ... where jax.scipy gives 0/0
+
+
+def test_softmax_cross_entropy_differs_from_optax_on_soft_targets():
+    z, t = jnp.array([0.0, 0.0]), jnp.array([0.5, 0.5])
+    np.testing.assert_allclose(js.softmax_cross_entropy_from_logits(z, t), 0.0, atol=1e-7)
+    np.testing.assert_allclose(optax.losses.softmax_cross_entropy(z, t), np.log(2.0), rtol=1e-6)
+    onehot = jnp.array([1.0, 0.0])  # Σ t log t = 0: they agree
+    np.testing.assert_allclose(
+        js.softmax_cross_entropy_from_logits(z, onehot),
+        optax.losses.softmax_cross_entropy(z, onehot),
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        js.least_squares,
+        js.cross_entropy,
+        js.bernoulli_cross_entropy,
+        *[f for f, _, _ in FROM_LOGITS],
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_check_targets_refuses_out_of_domain_targets(fn):
+    z = jnp.array([0.3, 0.7])
+    for bad, shown in (([-0.1, 1.0], "-0.1"), ([0.5, 1.5], "1.5"), ([np.nan, 1.0], "nan")):
+        with pytest.raises(ValueError, match=rf"targets must lie in \[0, 1\].*= {shown}"):
+            fn(z, jnp.array(bad), check_targets=True)
+        fn(z, jnp.array(bad))  # unchecked by default: no error
+    fn(z, jnp.array([0.9, 0.9]), check_targets=True)  # sums other than one are fine
+    # Traced: a checkify check, reported by the caller's checkify.checkify.
+    from jax.experimental import checkify
+
+    checked = checkify.checkify(
+        jax.jit(lambda x, t: fn(x, t, check_targets=True)), errors=checkify.user_checks
+    )
+    err, _ = checked(z, jnp.array([-0.1, 1.0]))
+    with pytest.raises(checkify.JaxRuntimeError, match=r"must lie in \[0, 1\]"):
+        err.throw()
+    err, _ = checked(z, jnp.array([0.2, 1.0]))
+    assert err.get() is None
+
+
+def test_logsumexp_accuracy_carries_into_the_cross_entropy():
+    with jax.enable_x64(True):
+        z, t = jnp.array([0.0, -40.0]), jnp.array([1.0, 0.0])
+        np.testing.assert_allclose(
+            js.softmax_cross_entropy_from_logits(z, t), np.log1p(np.exp(-40.0)), rtol=1e-15
+        )
