@@ -399,11 +399,17 @@ def test_sigkill_at_random_points_then_resume_loses_and_duplicates_nothing(tmp_p
     out = tmp_path / "killed"
     partial = []
     for _ in range(3):  # killed at random points, several times, then resumed to the end
+        before = len(read_records(out)) if (out / "chunks").exists() else 0
         p = _sweep_process(desc, out, cache)
-        time.sleep(rng.uniform(2.0, 6.0))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and p.poll() is None:  # wait for new progress,
+            if (out / "chunks").exists() and len(read_records(out)) > before:
+                break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0.0, 0.6))  # then kill at a random point of the next chunk(s)
         p.send_signal(signal.SIGKILL)
         p.wait(timeout=60)
-        partial.append(len(read_records(out)) if (out / "chunks").exists() else 0)
+        partial.append(len(read_records(out)))
     assert any(0 < n < len(expected) for n in partial), partial  # killed mid-sweep
     p = _sweep_process(desc, out, cache)
     assert p.wait(timeout=300) == 0, p.stderr.read().decode()[-2000:]
