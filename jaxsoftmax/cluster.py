@@ -451,8 +451,7 @@ def ulp_spread(config, *, ulps: int = 1) -> dict[str, np.ndarray]:
         state, losses, vals = X.advance(spec, state, data, hyper, spec.steps)
         return X.evaluate(spec, state, data, hyper, losses, vals)["eq4"]
 
-    base = jax.jit(jax.vmap(lambda s, tr, h: one(s, tr, h, 0)))(seeds, trials, hyper)
-    moved = jax.jit(jax.vmap(lambda s, tr, h: one(s, tr, h, ulps)))(seeds, trials, hyper)
-    base, moved = np.asarray(base, np.float64), np.asarray(moved, np.float64)
+    both = jax.jit(jax.vmap(lambda s, tr, h: (one(s, tr, h, 0), one(s, tr, h, ulps))))
+    base, moved = (np.asarray(a, np.float64) for a in both(seeds, trials, hyper))
     rel = np.abs(moved - base) / np.maximum(np.abs(base), 1e-30)
     return {name: rel[:, e] for e, name in enumerate(config.estimators)}
