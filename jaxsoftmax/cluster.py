@@ -73,11 +73,11 @@ CONNECT_TIMEOUT = 20.0
 # eq. (4) of smooth pairings across chunk sizes / device counts (measured: <= 2e-6 relative
 # on CPU for the tests' sweeps; a factor of 10 margin).
 CROSS_LAYOUT_RTOL = 2e-5
-# Pairings whose training amplifies a one-ulp change of the initial weights to a spread of
-# eq. (4) far above float32 rounding (experiments/bench_cluster.py --chaos; docs/cluster.md):
-# pairing -> the measured median relative spread of eq. (4) after training.
-CHAOTIC: Mapping[str, float] = {"l1/cross_entropy": 1.0e-1, "l1/least_squares": 1.0e-2}
-
+# Pairings whose training amplifies a one-ulp change of the initial weights far beyond
+# float32 rounding: pairing -> the median relative change of eq. (4) after training, measured
+# by `python experiments/bench_cluster.py --chaos` (the paper's set-up, 2000 Adam steps, 20
+# trials; docs/cluster.md). Smooth pairings measured there: median <= 2e-6.
+CHAOTIC: Mapping[str, float] = {"l1/cross_entropy": 2.2e-1, "l1/least_squares": 1.5e-2}
 
 class ClusterError(ValueError):
     """A ``--cluster`` value, scheduler or worker that cannot be used (one line, why)."""
