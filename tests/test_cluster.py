@@ -22,12 +22,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-distributed = pytest.importorskip("distributed")
+try:
+    import distributed
+except ImportError:  # in the [test] extra: a missing engine is a failure, not a skip
+    pytest.fail("Dask distributed is missing: python3 -m pip install -e '.[test]'", pytrace=False)
 
-from jaxsoftmax import cli  # noqa: E402
-from jaxsoftmax import cluster as K  # noqa: E402
-from jaxsoftmax import config as C  # noqa: E402
-from jaxsoftmax.cli import sweep  # noqa: E402
+from jaxsoftmax import cli
+from jaxsoftmax import cluster as K
+from jaxsoftmax import config as C
+from jaxsoftmax.cli import sweep
 
 STRICT_PROMOTION = False  # optax inside (see conftest.py)
 
@@ -227,6 +230,20 @@ def test_an_interrupted_driver_resumes_with_nothing_lost_or_duplicated(
     assert read_records(out) == reference
     lines = record_lines(out)
     assert len(lines) == len(set(lines)) == N_RECORDS
+
+
+def test_cluster_local_starts_and_stops_its_own_workers(workspace, reference):
+    # --cluster local:N: the command starts N worker processes on loopback and closes them.
+    import psutil
+
+    tmp, desc, cache = workspace
+    out = tmp / "local1"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert cli.main(sweep_args(desc, out, cache, "--cluster", "local:1")) == 0
+    assert read_records(out) == reference
+    time.sleep(0.5)
+    left = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()}
+    assert left <= before, "the local cluster's processes outlived the command"
 
 
 def test_chunk_sizes_agree_to_the_stated_tolerance_for_a_smooth_pairing(workspace, reference):
