@@ -178,7 +178,9 @@ def main(argv=None) -> dict:
         tmp = Path(tmp)
         cache = tmp / "cache"
         warm = tmp / "warm.json"
-        warm.write_text(json.dumps(description(20, steps)))
+        # 10 cells x 32 trials: full chunks of 32 (one process) and 16 (a worker), the
+        # padded sizes of every run below.
+        warm.write_text(json.dumps(description(320 if not a.quick else 20, steps)))
         for mode in modes:  # compile the programs once: the runs below load them
             run_once(warm, tmp / f"warm-{mode.replace(':', '')}", cache, mode)
         for size in sizes:

@@ -79,6 +79,7 @@ CROSS_LAYOUT_RTOL = 2e-5
 # trials; docs/cluster.md). Smooth pairings measured there: median <= 2e-6.
 CHAOTIC: Mapping[str, float] = {"l1/cross_entropy": 2.2e-1, "l1/least_squares": 1.5e-2}
 
+
 class ClusterError(ValueError):
     """A ``--cluster`` value, scheduler or worker that cannot be used (one line, why)."""
 
@@ -338,7 +339,7 @@ def connect(
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # its HTTP routes: loopback, a free port
             silence_logs=logging.ERROR,
             **({"resources": dict(resources)} if resources else {}),
         )

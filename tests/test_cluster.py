@@ -114,7 +114,7 @@ def local_cluster(workspace, reference):
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             silence_logs=40,
         ) as lc,
         distributed.Client(lc) as client,
