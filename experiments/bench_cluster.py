@@ -7,7 +7,7 @@ sampled (with its child processes) every 0.1 s.
 
     python experiments/bench_cluster.py                 # 10^3 and 10^4 trainings
     python experiments/bench_cluster.py --large         # and 10^5
-    python experiments/bench_cluster.py --quick         # a smoke test: 20 short trainings
+    python experiments/bench_cluster.py --quick         # smoke test: 20 short trainings, cold
     python experiments/bench_cluster.py --chaos         # eq. (4) after a one-ulp nudge
 
 A tiny training: the paper's four classes, 25 observations per class, h = 4, 100 full-batch
@@ -179,9 +179,9 @@ def main(argv=None) -> dict:
         cache = tmp / "cache"
         warm = tmp / "warm.json"
         # 10 cells x 32 trials: full chunks of 32 (one process) and 16 (a worker), the
-        # padded sizes of every run below.
-        warm.write_text(json.dumps(description(320 if not a.quick else 20, steps)))
-        for mode in modes:  # compile the programs once: the runs below load them
+        # padded sizes of every run below (--quick: no warm-up, compilation included).
+        warm.write_text(json.dumps(description(320, steps)))
+        for mode in [] if a.quick else modes:  # compile once: the runs below load them
             run_once(warm, tmp / f"warm-{mode.replace(':', '')}", cache, mode)
         for size in sizes:
             desc = tmp / f"sweep{size}.json"
