@@ -111,8 +111,11 @@ def plan(sweep: C.SweepSpec, *, chunk_size: int, n_devices: int, done=frozenset(
 
 
 def default_chunk_size(devices) -> int:
-    per = DEFAULT_CHUNK_PER_DEVICE.get(devices[0].platform, DEFAULT_CHUNK_ACCELERATOR)
-    return per * len(devices)
+    return _default_size(devices[0].platform, len(devices))
+
+
+def _default_size(platform: str, n_devices: int) -> int:
+    return DEFAULT_CHUNK_PER_DEVICE.get(platform, DEFAULT_CHUNK_ACCELERATOR) * n_devices
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,15 +205,45 @@ def prepare_folder(sweep: C.SweepSpec, folder: Path) -> None:
     )
 
 
-def scan(sweep: C.SweepSpec, folder: Path) -> tuple[set[tuple[int, int]], list[Path]]:
-    """The units done (every estimator's record present and parsing) and the damaged chunk
-    files, which are moved to ``chunks/damaged/`` (named in the log, never deleted)."""
-    owed = set(sweep.estimators)
-    seen: dict[tuple[int, int], set[str]] = defaultdict(set)
+class UnitIndex:
+    """The finished units of a sweep, ``(cell, trial)``: one byte per training (a boolean
+    array), whatever the number of records; behaves as a set for ``in``, ``len``, ``add``
+    and iteration (in (cell, trial) order)."""
+
+    def __init__(self, cells: int, trials: int):
+        self.mask = np.zeros((cells, trials), bool)
+
+    def __contains__(self, unit) -> bool:
+        c, t = unit
+        return 0 <= c < self.mask.shape[0] and 0 <= t < self.mask.shape[1] and self.mask[c, t]
+
+    def add(self, unit) -> None:
+        self.mask[unit] = True
+
+    def __len__(self) -> int:
+        return int(self.mask.sum())
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        return ((int(c), int(t)) for c, t in zip(*np.nonzero(self.mask)))
+
+    def __eq__(self, other) -> bool:
+        return set(self) == set(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def scan(sweep: C.SweepSpec, folder: Path) -> tuple[UnitIndex, list[Path]]:
+    """The units done (every estimator's record present and parsing), as a compact
+    :class:`UnitIndex`, and the damaged chunk files, which are moved to ``chunks/damaged/``
+    (named in the log, never deleted). Streams the files one at a time: memory is one chunk
+    file plus one bit per (training, estimator)."""
+    names = {n: e for e, n in enumerate(sweep.estimators)}
+    shape = (len(sweep.cells), sweep.trials)
+    seen = np.zeros((*shape, len(names)), bool)
     damaged = []
     for path in sorted((Path(folder) / "chunks").glob("chunk-*.jsonl")):
         try:
-            rows = [_record(line) for line in path.read_text().splitlines() if line.strip()]
+            rows = [_key(line) for line in path.read_text().splitlines() if line.strip()]
         except (ValueError, KeyError, TypeError) as err:
             damaged.append(path)
             where = folder / "chunks" / "damaged"
@@ -224,10 +257,18 @@ def scan(sweep: C.SweepSpec, folder: Path) -> tuple[set[tuple[int, int]], list[P
                 "%s: damaged (%s); moved to %s, its units will be computed again", path, err, target
             )
             continue
-        for r in rows:
-            seen[(r["cell"], r["trial"])].add(r["estimator"])
-    done = {u for u, names in seen.items() if owed <= names}
+        for cell, trial, name in rows:
+            e = names.get(name)
+            if e is not None and 0 <= cell < shape[0] and 0 <= trial < shape[1]:
+                seen[cell, trial, e] = True
+    done = UnitIndex(*shape)
+    done.mask = seen.all(axis=-1)
     return done, damaged
+
+
+def _key(line: str) -> tuple[int, int, str]:
+    r = _record(line)
+    return int(r["cell"]), int(r["trial"]), r["estimator"]
 
 
 def _record(line: str) -> dict:
@@ -278,19 +319,31 @@ def run_sweep(
     sweep: C.SweepSpec,
     folder: Path,
     *,
-    devices: Sequence,
+    devices: Sequence = (),
     chunk_size: int | None = None,
     pause: float = 0.0,
     quiet: bool = False,
+    engine=None,
 ) -> dict:
-    """Computes the units missing from ``folder``, writing each chunk as it finishes."""
+    """Computes the units missing from ``folder``, writing each chunk as it finishes.
+
+    Without ``engine``, here, on ``devices``; with a :class:`jaxsoftmax.cluster.Engine`, as
+    tasks of its cluster (each on ``engine.n_devices`` devices of one worker), the records
+    returned here and written by this process as chunks complete. Either way ``scan()``
+    decides what is missing and each chunk file is written once, atomically."""
     folder = Path(folder)
     prepare_folder(sweep, folder)
-    size = chunk_size or default_chunk_size(devices)
+    if engine is None:
+        n_devices, platform, where = len(devices), devices[0].platform, "here"
+    else:
+        n_devices, platform, where = engine.n_devices, engine.platform, engine.where
+    size = chunk_size or _default_size(platform, n_devices)
     done, damaged = scan(sweep, folder)
-    chunks = plan(sweep, chunk_size=size, n_devices=len(devices), done=done)
+    chunks = plan(sweep, chunk_size=size, n_devices=n_devices, done=done)
     programs = len({(c.spec, c.size) for c in chunks})
     units = sum(len(c.units) for c in chunks)
+    n_done = len(done)
+    del done  # the plan holds what is left; the index is not needed any more
     log.info(
         "sweep %r: %d cells x %d trials = %d trainings x %d estimators; %d done, computing %d "
         "in %d chunks of <= %d on %d %s device(s); %d program(s) to compile",
@@ -299,31 +352,45 @@ def run_sweep(
         sweep.trials,
         sweep.n_trainings,
         len(sweep.estimators),
-        len(done),
+        n_done,
         units,
         len(chunks),
         size,
-        len(devices),
-        devices[0].platform,
+        n_devices,
+        platform,
         programs,
     )
+    if engine is not None:
+        log.info("running on %s", where)
     start = time.perf_counter()
-    computed, interrupted = 0, None
+    computed, interrupted, written = 0, None, set()
+    if engine is None:
+        results = ((c, {"metrics": run_chunk(sweep, c, devices)}) for c in chunks)
+    else:
+        results = engine.run_chunks(sweep, chunks)
+    del chunks
     with (
         stop_between_chunks() as flag,
         Progress(units, "sweep", unit="trainings", quiet=quiet) as bar,
     ):
-        for chunk in chunks:
-            out = run_chunk(sweep, chunk, devices)
-            text = "".join(json.dumps(r) + "\n" for r in records(sweep, chunk, out))
-            io.write_text(folder / "chunks" / f"{chunk.name}.jsonl", text)
-            computed += len(chunk.units)
-            bar.update_to(computed)
-            if pause and flag["signal"] is None:
-                time.sleep(pause)
-            if flag["signal"] is not None:
-                interrupted = flag["signal"]
-                break
+        try:
+            for chunk, result in results:
+                if chunk.name in written:  # never twice, whatever the engine delivers
+                    log.warning("%s: delivered twice; the second copy is ignored", chunk.name)
+                    continue
+                write_chunk(sweep, folder, chunk, result["metrics"])
+                written.add(chunk.name)
+                computed += len(chunk.units)
+                bar.update_to(computed)
+                if pause and flag["signal"] is None:
+                    time.sleep(pause)
+                if flag["signal"] is not None:
+                    interrupted = flag["signal"]
+                    break
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()  # cancels the chunks still in flight on a cluster
     seconds = time.perf_counter() - start
     return {
         "computed": computed,
@@ -331,7 +398,17 @@ def run_sweep(
         "interrupted": interrupted,
         "damaged": [str(p) for p in damaged],
         "programs": programs,
+        "devices": n_devices,
+        "platform": platform,
+        "where": where,
     }
+
+
+def write_chunk(sweep: C.SweepSpec, folder: Path, chunk: Chunk, metrics: dict) -> Path:
+    """The chunk's records, one JSON line each, written atomically to
+    ``<folder>/chunks/<chunk.name>.jsonl``."""
+    text = "".join(json.dumps(r) + "\n" for r in records(sweep, chunk, metrics))
+    return io.write_text(Path(folder) / "chunks" / f"{chunk.name}.jsonl", text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,33 +431,41 @@ def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
             + (f" ({len(damaged)} damaged chunk files set aside)" if damaged else "")
             + "; run the sweep again to compute them before summarising"
         )
-    values: dict[tuple[int, str], dict[str, dict[int, float]]] = defaultdict(
-        lambda: defaultdict(dict)
-    )
-    bayes: dict[int, list[float]] = defaultdict(list)
-    grad: dict[str, list[float]] = defaultdict(list)
-    for r in iter_records(folder):
-        key = (r["cell"], r["estimator"])
-        for m in (*SUMMARY_METRICS, "grad_norm"):
-            values[key][m][r["trial"]] = np.nan if r[m] is None else r[m]
-        if r["estimator"] == sweep.estimators[0]:
-            bayes[r["cell"]].append(r["bayes_error_rate"])
-        if r["grad_norm"] is not None:
-            grad[r["estimator"]].append(r["grad_norm"])
+    # Streamed into arrays (cells, estimators, trials): 8 bytes per number, the first copy of
+    # each record kept; no record dict outlives its line.
+    names = {n: e for e, n in enumerate(sweep.estimators)}
+    shape = (len(sweep.cells), len(names), sweep.trials)
+    arrays = {m: np.full(shape, np.nan) for m in (*SUMMARY_METRICS, "grad_norm")}
+    filled = np.zeros(shape, bool)
+    bayes = np.full((len(sweep.cells), sweep.trials), np.nan)
+    for path in sorted((Path(folder) / "chunks").glob("chunk-*.jsonl")):
+        for line in path.read_text().splitlines():
+            if not line.strip():
+                continue
+            r = _record(line)
+            e = names.get(r["estimator"])
+            c, t = int(r["cell"]), int(r["trial"])
+            if e is None or not (0 <= c < shape[0] and 0 <= t < shape[2]) or filled[c, e, t]:
+                continue
+            filled[c, e, t] = True
+            for m, a in arrays.items():
+                a[c, e, t] = np.nan if r[m] is None else r[m]
+            if e == 0:
+                bayes[c, t] = r["bayes_error_rate"]
     rows, paired = [], []
-    trials = range(sweep.trials)
     for cell in range(len(sweep.cells)):
         cv = sweep.cell_values(cell)
-        for name in sweep.estimators:
-            v = values[(cell, name)]
+        for e, name in enumerate(sweep.estimators):
             row = {"cell": cell, **cv, "estimator": name}
             for m in SUMMARY_METRICS:
-                row[m] = stats.describe([v[m][t] for t in trials])
+                row[m] = stats.describe(list(arrays[m][cell, e]))
             row["bayes_error_rate"] = float(np.mean(bayes[cell]))
             rows.append(row)
-        eq4 = {n: np.array([values[(cell, n)]["eq4"][t] for t in trials]) for n in sweep.estimators}
+        eq4 = {n: arrays["eq4"][cell, e].copy() for n, e in names.items()}
         for p in stats.paired_all(eq4):
             paired.append({"cell": cell, **cv, **p})
+    grad = {n: arrays["grad_norm"][:, e][filled[:, e]] for n, e in names.items()}
+    grad = {n: g[np.isfinite(g)] for n, g in grad.items()}
     adjusted = stats.fdr([p["wilcoxon_p"] for p in paired])
     for p, q in zip(paired, adjusted):
         p["wilcoxon_p_fdr"] = q
@@ -388,7 +473,9 @@ def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
         "cells": rows,
         "paired": paired,
         "grad_norm": {
-            n: {"median": float(np.median(g)), "max": float(np.max(g))} for n, g in grad.items()
+            n: {"median": float(np.median(g)), "max": float(np.max(g))}
+            for n, g in grad.items()
+            if g.size
         },
         "n_records": len(sweep.cells) * sweep.trials * len(sweep.estimators),
     }
@@ -400,6 +487,26 @@ def _ci(s: dict, digits: int = 4) -> str:
     if s["n"] < 2:
         return f"{s['mean']:.{digits}f}"
     return f"{s['mean']:.{digits}f} [{s['ci_low']:.{digits}f}, {s['ci_high']:.{digits}f}]"
+
+
+def _chaos_lines(sweep: C.SweepSpec) -> list[str]:
+    """A paragraph on the sweep's pairings measured chaotic (:data:`jaxsoftmax.cluster.CHAOTIC`),
+    or nothing."""
+    from ..cluster import CHAOTIC
+
+    chaotic = [n for n in sweep.estimators if n in CHAOTIC]
+    if not chaotic:
+        return []
+    return [
+        "Chaotic pairings: "
+        + ", ".join(f"{n} (median change {CHAOTIC[n]:.0e})" for n in chaotic)
+        + ". Moving every initial weight by one ulp changes their eq. (4) after training by "
+        "that much (relative, median over trials; docs/cluster.md), far above float32 "
+        "rounding. Their per-trial records are reproducible bitwise only with the same chunk "
+        "size and devices per worker; other layouts give different per-trial numbers: "
+        "compare their distributions, not single trials.",
+        "",
+    ]
 
 
 def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) -> str:
@@ -420,6 +527,7 @@ def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) 
         "weights depend on the seed, the trial index and the data-shaping settings only "
         "(common random numbers; `jaxsoftmax.experiment`).",
         "",
+        *_chaos_lines(sweep),
         "## Per cell: mean [95% CI] over trials (non-finite results counted, not averaged)",
         "",
         "| "
@@ -582,6 +690,19 @@ def parser() -> argparse.ArgumentParser:
         help="(cell, trial) units per chunk (default per device: 16 on a CPU, 1024 "
         "on an accelerator)",
     )
+    p.add_argument(
+        "--cluster",
+        metavar="WHERE",
+        help="run the chunks as tasks of a Dask cluster: local:N (N worker processes on this "
+        "machine, loopback), tcp://HOST:PORT (a running scheduler) or a scheduler file; "
+        "records come back to this process, which writes them (docs/cluster.md)",
+    )
+    p.add_argument(
+        "--resources",
+        metavar="NAME=AMOUNT",
+        help="with --cluster: worker resources each chunk needs, e.g. GPU=1 (workers started "
+        "with --resources GPU=N run at most N chunks at once)",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument("--pause", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--dry-run", action="store_true", help="validate and show the plan only")
@@ -599,16 +720,11 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.out or f"results/sweeps/{sweep.name}")
     if folder.exists() and not folder.is_dir():
         raise io.OutputError(f"--out {folder}: is a file, not a folder; give a folder path")
+    if args.cluster is not None:
+        return _main_cluster(args, sweep, folder)
     devices = common.setup_runtime(args)
     if args.dry_run:
-        chunks = plan(
-            sweep, chunk_size=args.chunk_size or default_chunk_size(devices), n_devices=len(devices)
-        )
-        print(
-            f"{len(sweep.cells)} cells, {sweep.n_trainings} trainings, {len(chunks)} chunks, "
-            f"{len({(c.spec, c.size) for c in chunks})} programs; varied: "
-            f"{', '.join(sweep.varied) or 'nothing'}"
-        )
+        _dry_run(sweep, args.chunk_size or default_chunk_size(devices), len(devices))
         return 0
     meta: dict = {}
     if not args.summary_only:
@@ -620,25 +736,98 @@ def main(argv: list[str] | None = None) -> int:
             pause=args.pause,
             quiet=args.quiet,
         )
-        rate = run["computed"] / run["seconds"] if run["seconds"] > 0 else float("nan")
-        log.info(
-            "computed %d trainings in %.1f s (%.2f trainings/s, compilation included)",
-            run["computed"],
-            run["seconds"],
-            rate,
+        code = _after_run(run, folder, meta)
+        if code:
+            return code
+    write_summary(sweep, folder, meta, plot=not args.no_plots)
+    log.info("wrote %s", folder / "summary.md")
+    return 0
+
+
+def _dry_run(sweep: C.SweepSpec, size: int, n_devices: int) -> None:
+    chunks = plan(sweep, chunk_size=size, n_devices=n_devices)
+    print(
+        f"{len(sweep.cells)} cells, {sweep.n_trainings} trainings, {len(chunks)} chunks, "
+        f"{len({(c.spec, c.size) for c in chunks})} programs; varied: "
+        f"{', '.join(sweep.varied) or 'nothing'}"
+    )
+
+
+def _after_run(run: dict, folder: Path, meta: dict) -> int:
+    """Logs the run; 128 + signal when it was interrupted, else 0 (and the summary's line)."""
+    rate = run["computed"] / run["seconds"] if run["seconds"] > 0 else float("nan")
+    log.info(
+        "computed %d trainings in %.1f s (%.2f trainings/s, compilation included)",
+        run["computed"],
+        run["seconds"],
+        rate,
+    )
+    if run["interrupted"] is not None:
+        log.warning(
+            "stopped by %s; finished chunks are kept in %s: rerun the same command to resume",
+            signal.Signals(run["interrupted"]).name,
+            folder,
         )
-        if run["interrupted"] is not None:
-            log.warning(
-                "stopped by %s; finished chunks are kept in %s: rerun the same command to resume",
-                signal.Signals(run["interrupted"]).name,
-                folder,
-            )
-            return 128 + run["interrupted"]
-        meta["run_line"] = (
-            f"Last run: {run['computed']} trainings in {run['seconds']:.1f} s "
-            f"({rate:.2f} trainings/s incl. compilation) on {len(devices)} "
-            f"{devices[0].platform} device(s)."
-        )
+        return 128 + run["interrupted"]
+    where = (
+        f"{run['devices']} {run['platform']} device(s)" if run["where"] == "here" else run["where"]
+    )
+    meta["run_line"] = (
+        f"Last run: {run['computed']} trainings in {run['seconds']:.1f} s "
+        f"({rate:.2f} trainings/s incl. compilation) on {where}."
+    )
+    return 0
+
+
+def _main_cluster(args: argparse.Namespace, sweep: C.SweepSpec, folder: Path) -> int:
+    """``--cluster``: the same run, its chunks computed by a Dask cluster's workers; this
+    process (the driver) plans, writes every chunk file and the summary."""
+    from .. import cluster
+
+    try:
+        cluster.parse_cluster(args.cluster)
+        resources = cluster.parse_resources(args.resources)
+    except cluster.ClusterError as err:
+        raise common.UsageError(str(err)) from None
+    if args.devices < 0:
+        raise common.UsageError(f"--devices: expected a count >= 1, got {args.devices}")
+    cache = None
+    if not args.no_cache:
+        cache = str(Path(args.cache_dir).expanduser())
+        if args.cluster.startswith("local"):
+            try:
+                Path(cache).mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise common.UsageError(
+                    f"--cache-dir {cache}: cannot create it ({err.strerror})"
+                ) from None
+    meta: dict = {}
+    if not args.summary_only:
+        try:
+            with cluster.connect(
+                args.cluster,
+                devices=args.devices,
+                cache_dir=cache,
+                plugins=args.plugin,
+                resources=resources,
+            ) as engine:
+                if args.dry_run:
+                    size = args.chunk_size or _default_size(engine.platform, engine.n_devices)
+                    _dry_run(sweep, size, engine.n_devices)
+                    return 0
+                run = run_sweep(
+                    sweep,
+                    folder,
+                    engine=engine,
+                    chunk_size=args.chunk_size or None,
+                    pause=args.pause,
+                    quiet=args.quiet,
+                )
+        except cluster.ClusterError as err:
+            raise common.UsageError(str(err)) from None
+        code = _after_run(run, folder, meta)
+        if code:
+            return code
     write_summary(sweep, folder, meta, plot=not args.no_plots)
     log.info("wrote %s", folder / "summary.md")
     return 0

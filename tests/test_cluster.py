@@ -1,0 +1,313 @@
+"""Sweeps on a Dask cluster, for real: a local cluster of 2 worker processes on loopback,
+started here and shared by the module. The records equal the single-process run's bitwise
+(same chunk, same devices per worker), each unit once, the summary written once; a worker
+SIGKILLed mid-sweep loses and duplicates nothing (the scheduler gives its chunk to another
+worker); a driver interrupted mid-sweep resumes. The determinism contract of
+docs/cluster.md: bitwise across workers and processes, to CROSS_LAYOUT_RTOL across chunk
+sizes for a smooth pairing; a chaotic pairing flagged in the summary. Bad --cluster values
+get one clear line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+try:
+    import distributed
+except ImportError:  # in the [test] extra: a missing engine is a failure, not a skip
+    pytest.fail("Dask distributed is missing: python3 -m pip install -e '.[test]'", pytrace=False)
+
+from jaxsoftmax import cli
+from jaxsoftmax import cluster as K
+from jaxsoftmax import config as C
+from jaxsoftmax.cli import sweep
+
+STRICT_PROMOTION = False  # optax inside (see conftest.py)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEVICES = 2  # per worker, as the test process has (conftest.py)
+# 2 cells x 12 trials, chunks of 2 units: 12 chunks, one compiled program.
+SWEEP = {
+    "name": "cluster",
+    "base": {
+        "trials": 12,
+        "seed": 5,
+        "problem": {"n_per_class": 10, "n_test_per_class": 50},
+        "model": {"hidden": 2},
+        "training": {"steps": 30},
+    },
+    "grid": {"training.learning_rate": [0.05, 0.1]},
+}
+N_RECORDS = 2 * 12 * 3
+
+
+def read_records(folder: Path) -> dict:
+    return {(r["cell"], r["trial"], r["estimator"]): r for r in sweep.iter_records(folder)}
+
+
+def record_lines(folder: Path) -> list[tuple]:
+    """Every record line of the folder's chunk files (duplicates kept)."""
+    keys = []
+    for path in (folder / "chunks").glob("chunk-*.jsonl"):
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            keys.append((r["cell"], r["trial"], r["estimator"]))
+    return keys
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cluster")
+    desc = tmp / "sweep.json"
+    desc.write_text(json.dumps(SWEEP))
+    return tmp, desc, tmp / "xla-cache"
+
+
+def sweep_args(desc: Path, out: Path, cache: Path, *extra: str) -> list[str]:
+    return [
+        "sweep",
+        str(desc),
+        "--out",
+        str(out),
+        "--chunk-size",
+        "2",
+        "--devices",
+        str(DEVICES),
+        "--cache-dir",
+        str(cache),
+        "--no-plots",
+        "--quiet",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def reference(workspace):
+    """The single-process run (this process, 2 devices, chunks of 2); it also fills the
+    compilation cache the workers share."""
+    tmp, desc, cache = workspace
+    out = tmp / "single"
+    assert cli.main(sweep_args(desc, out, cache)) == 0
+    records = read_records(out)
+    assert len(records) == N_RECORDS
+    return records
+
+
+@pytest.fixture(scope="module")
+def local_cluster(workspace, reference):
+    """2 worker processes on loopback, 1 thread and 2 XLA host devices each, the shared
+    compilation cache; the scheduler's address is what --cluster gets."""
+    _, _, cache = workspace
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=40,
+        ) as lc,
+        distributed.Client(lc) as client,
+    ):
+        client.register_plugin(K.RuntimePlugin(K.Runtime(DEVICES, str(cache))))
+        yield client, lc.scheduler_address
+
+
+def test_cluster_records_equal_the_single_process_run_bitwise(
+    workspace, reference, local_cluster, monkeypatch
+):
+    tmp, desc, cache = workspace
+    _, address = local_cluster
+    calls = {"chunks": [], "summary": 0}
+    write_chunk, write_summary = sweep.write_chunk, sweep.write_summary
+
+    def counting_chunk(sw, folder, chunk, metrics):
+        calls["chunks"].append(chunk.name)
+        return write_chunk(sw, folder, chunk, metrics)
+
+    def counting_summary(*a, **k):
+        calls["summary"] += 1
+        return write_summary(*a, **k)
+
+    monkeypatch.setattr(sweep, "write_chunk", counting_chunk)
+    monkeypatch.setattr(sweep, "write_summary", counting_summary)
+    out = tmp / "on-cluster"
+    assert cli.main(sweep_args(desc, out, cache, "--cluster", address)) == 0
+    got = read_records(out)
+    assert got == reference  # every field, every float bit (JSON round-trips float64)
+    lines = record_lines(out)
+    assert len(lines) == len(set(lines)) == N_RECORDS  # each unit exactly once
+    assert len(calls["chunks"]) == len(set(calls["chunks"])) == 12
+    assert calls["summary"] == 1
+    single = json.loads((tmp / "single" / "summary.json").read_text())
+    assert json.loads((out / "summary.json").read_text()) == single
+    assert "Dask cluster" in (out / "summary.md").read_text()
+
+
+def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(
+    workspace, reference, local_cluster
+):
+    tmp, desc, cache = workspace
+    client, address = local_cluster
+    out = tmp / "killed-worker"
+    pids = client.run(os.getpid)  # worker address -> its process id
+    assert len(pids) == 2
+    killed: dict = {}
+
+    def killer():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            written = len(list((out / "chunks").glob("chunk-*.jsonl"))) if out.exists() else 0
+            if written >= 1:
+                busy = {w: t for w, t in client.processing().items() if t}
+                held = {w: k for w, k in client.has_what().items() if k}
+                victim = next(iter(busy or held), None)
+                if victim is not None and victim in pids:
+                    killed.update(
+                        worker=victim,
+                        tasks=list(busy.get(victim, ())) + list(held.get(victim, ())),
+                        written=written,
+                    )
+                    os.kill(pids[victim], signal.SIGKILL)
+                    return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    # The driver pauses after each chunk so that the kill lands mid-sweep.
+    assert cli.main(sweep_args(desc, out, cache, "--cluster", address, "--pause", "0.4")) == 0
+    thread.join(timeout=5)
+    assert killed, "no worker was killed"
+    assert killed["tasks"] and killed["written"] < 12, killed  # it held unfinished work
+    assert read_records(out) == reference
+    lines = record_lines(out)
+    assert len(lines) == len(set(lines)) == N_RECORDS
+    assert (out / "summary.json").exists()
+    # The nanny replaced the worker; the cluster is whole again for the next test.
+    client.wait_for_workers(2, timeout=60)
+    assert pids[killed["worker"]] not in client.run(os.getpid).values()
+
+
+def test_an_interrupted_driver_resumes_with_nothing_lost_or_duplicated(
+    workspace, reference, local_cluster
+):
+    tmp, desc, cache = workspace
+    _, address = local_cluster
+    out = tmp / "interrupted"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    argv = sweep_args(desc, out, cache, "--cluster", address, "--pause", "0.5")
+    p = subprocess.Popen(
+        [sys.executable, "-m", "jaxsoftmax", *argv],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and p.poll() is None:
+        if out.exists() and list((out / "chunks").glob("chunk-*.jsonl")):
+            break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    code = p.wait(timeout=120)
+    err = p.stderr.read().decode()
+    assert code == 128 + signal.SIGINT, err[-2000:]
+    assert "Traceback" not in err, err[-2000:]
+    partial = len(read_records(out))
+    assert 0 < partial < N_RECORDS
+    assert not (out / "summary.json").exists()
+    assert cli.main(argv[:-2]) == 0  # the same command, resumed
+    assert read_records(out) == reference
+    lines = record_lines(out)
+    assert len(lines) == len(set(lines)) == N_RECORDS
+
+
+def test_cluster_local_starts_and_stops_its_own_workers(workspace, reference):
+    # --cluster local:N: the command starts N worker processes on loopback and closes them.
+    import psutil
+
+    tmp, desc, cache = workspace
+    out = tmp / "local1"
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert cli.main(sweep_args(desc, out, cache, "--cluster", "local:1")) == 0
+    assert read_records(out) == reference
+    time.sleep(0.5)
+    left = {p.pid for p in psutil.Process().children(recursive=True) if p.is_running()}
+    assert left <= before, "the local cluster's processes outlived the command"
+
+
+def test_chunk_sizes_agree_to_the_stated_tolerance_for_a_smooth_pairing(workspace, reference):
+    # The contract across layouts: chunks of 2 and 4 on 2 devices (1 and 2 units per device).
+    tmp, desc, cache = workspace
+    out = tmp / "chunk4"
+    args = sweep_args(desc, out, cache)
+    args[args.index("--chunk-size") + 1] = "4"
+    assert cli.main(args) == 0
+    got = read_records(out)
+    assert got.keys() == reference.keys()
+    smooth = [k for k in reference if k[2] == "softmax/cross_entropy"]
+    a = np.array([reference[k]["eq4"] for k in smooth])
+    b = np.array([got[k]["eq4"] for k in smooth])
+    np.testing.assert_allclose(b, a, rtol=K.CROSS_LAYOUT_RTOL, atol=0)
+
+
+def test_chaotic_pairings_are_measured_and_named_in_the_summary():
+    config = C.from_dict(
+        {
+            "trials": 4,
+            "seed": 1,
+            "estimators": ["softmax/cross_entropy", "l1/cross_entropy"],
+            "problem.n_per_class": 10,
+            "problem.n_test_per_class": 50,
+            "model.hidden": 2,
+            "training.steps": 200,
+        }
+    )
+    spread = K.ulp_spread(config)
+    # A smooth pairing carries one ulp of the initial weights to rounding-size changes.
+    assert np.median(spread["softmax/cross_entropy"]) < K.CROSS_LAYOUT_RTOL
+    assert "l1/cross_entropy" in K.CHAOTIC and "softmax/cross_entropy" not in K.CHAOTIC
+    chaotic = C.load_sweep({"base": {"trials": 2, "estimators": ["l1/cross_entropy"]}})
+    smooth = C.load_sweep({"base": {"trials": 2}})
+    assert "Chaotic pairings: l1/cross_entropy" in "\n".join(sweep._chaos_lines(chaotic))
+    assert sweep._chaos_lines(smooth) == []
+
+
+def test_bad_cluster_values_get_one_clear_line(workspace, capsys, monkeypatch):
+    _, desc, _ = workspace
+    monkeypatch.setattr(K, "CONNECT_TIMEOUT", 2.0)
+    for value, message in [
+        ("local:0", "expected local:N"),
+        ("local:x", "expected local:N"),
+        ("local", "expected local:N"),
+        ("foo://", "unknown or empty address"),
+        ("tcp://", "unknown or empty address"),
+        ("no-such-file.json", "no such scheduler file"),
+        ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler"),  # loopback, nothing there
+    ]:
+        code = cli.main(["sweep", str(desc), "--cluster", value, "--no-cache", "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2, (value, err)
+        assert "Traceback" not in err and err.count("\n") == 1, (value, err)
+        assert err.startswith("error: ") and message in err, (value, err)
+    code = cli.main(["sweep", str(desc), "--cluster", "local:1", "--resources", "GPU"])
+    assert code == 2 and "--resources GPU: expected NAME=AMOUNT" in capsys.readouterr().err
+
+
+def test_the_scan_index_is_compact_and_behaves_as_a_set():
+    index = sweep.UnitIndex(3, 4)
+    index.add((1, 2))
+    index.add((2, 0))
+    assert (1, 2) in index and (0, 0) not in index and (5, 0) not in index
+    assert len(index) == 2 and list(index) == [(1, 2), (2, 0)] and index == {(1, 2), (2, 0)}
+    assert index.mask.nbytes == 12  # one byte per training, whatever the records
