@@ -2,28 +2,28 @@ r"""One configuration for the Dunne & Campbell (1997, section 4.1) experiment an
 
 The experiment (:mod:`jaxsoftmax.experiment`) is described by one frozen :class:`Config`:
 
-=============================  ===========  ====================================================
-key                            default      meaning
-=============================  ===========  ====================================================
-``trials``                     100          independent trials (data sets and initial weights)
-``seed``                       0            root of every key (:mod:`jaxsoftmax.experiment`)
-``prng``                       threefry2x32 JAX PRNG implementation
-``estimators``                 the paper's  pairings trained on the same data, same start
-``problem.n_classes``          4            K Gaussian classes in the plane (p = 2)
-``problem.separation``         1.0          distance scale of the class means
-``problem.covariance``         1.0          shared covariance: a variance v (v·I) or [[a,b],[b,c]]
-``problem.n_per_class``        100          training observations per class
-``problem.n_test_per_class``   100          test observations per class (eq. 4, Tables 3–6)
-``problem.n_val_per_class``    100          validation observations (early stopping only)
-``model.hidden``               8            hidden units h of the p–h–q MLP
-``model.init_scale``           1.0          initial weights uniform(−s, s) (the paper: s = 1)
-``training.optimizer``         adam         see :func:`jaxsoftmax.train.make_optimizer`
-``training.learning_rate``     0.05
-``training.weight_decay``      0.0          decoupled (Loshchilov & Hutter), as optax.adamw
-``training.steps``             2000         full-batch steps
-``training.early_stopping``    false        keep the weights best on the validation sample
-``training.record_at``         []           step counts at which to evaluate snapshots too
-=============================  ===========  ====================================================
+=============================  ============  ====================================================
+key                            default       meaning
+=============================  ============  ====================================================
+``trials``                     100           independent trials (data sets and initial weights)
+``seed``                       0             root of every key (:mod:`jaxsoftmax.experiment`)
+``prng``                       threefry2x32  JAX PRNG implementation
+``estimators``                 the paper's   pairings trained on the same data, same start
+``problem.n_classes``          4             K Gaussian classes in the plane (p = 2)
+``problem.separation``         1.0           distance scale of the class means
+``problem.covariance``         1.0           shared covariance: a variance v (v·I) or [[a,b],[b,c]]
+``problem.n_per_class``        100           training observations per class
+``problem.n_test_per_class``   100           test observations per class (eq. 4, Tables 3–6)
+``problem.n_val_per_class``    100           validation observations (early stopping only)
+``model.hidden``               8             hidden units h of the p–h–q MLP
+``model.init_scale``           1.0           initial weights uniform(−s, s) (the paper: s = 1)
+``training.optimizer``         adam          see :func:`jaxsoftmax.train.make_optimizer`
+``training.learning_rate``     0.05          the step size
+``training.weight_decay``      0.0           decoupled (Loshchilov & Hutter), as optax.adamw
+``training.steps``             2000          full-batch steps
+``training.early_stopping``    false         keep the weights best on the validation sample
+``training.record_at``         []            step counts at which to evaluate snapshots too
+=============================  ============  ====================================================
 
 The same dotted keys are the command-line flags (``--training.steps 300``), the overrides
 (``--set training.steps=300``) and the keys of a sweep file: a sweep is a product (``grid``),

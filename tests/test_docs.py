@@ -177,7 +177,8 @@ def test_site_has_every_page(site):
         "reproduction", "sweeps", "benchmarks", "howto/index", "api/index", "api/jaxsoftmax",
         *(f"howto/{p.stem}" for p in HOWTOS),
         *(f"api/{m}" for m in ("activations", "penalties", "pairings", "expfamily",
-                                "gaussians", "mlp", "train", "sweep", "derivations")),
+                                "gaussians", "mlp", "train", "config", "experiment", "stats",
+                                "cli", "derivations")),
     ):  # fmt: skip
         assert (site / f"{page}.html").is_file(), page
 
@@ -226,7 +227,11 @@ API_PAGES = {
     "gaussians": ["jaxsoftmax.gaussians"],
     "mlp": ["jaxsoftmax.mlp"],
     "train": ["jaxsoftmax.train"],
-    "sweep": ["jaxsoftmax.sweep", "jaxsoftmax.sweep_run"],
+    "config": ["jaxsoftmax.config"],
+    "experiment": ["jaxsoftmax.experiment"],
+    "stats": ["jaxsoftmax.stats"],
+    "cli": ["jaxsoftmax.cli.reproduce", "jaxsoftmax.cli.sweep", "jaxsoftmax.io",
+            "jaxsoftmax.progress"],
     "derivations": ["derivations"],
 }
 

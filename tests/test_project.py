@@ -66,7 +66,7 @@ def test_readme_python_examples_run():
     "script,args",
     [
         ("demo.py", ["--q", "3"]),
-        ("bench_primitives.py", ["--rows", "64", "--cols", "128", "--repeats", "2"]),
+        ("bench_primitives.py", ["--quick"]),
         (
             "bench_experiment.py",
             [
