@@ -84,11 +84,14 @@ class _Text(_PaperOrder, StrPrinter):
     def _print_sign(self, expr):
         return f"sgn({self._print(expr.args[0])})"
 
+    def _print_KroneckerDelta(self, expr):
+        return "δ_" + "".join(self._print(a) for a in expr.args)
+
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Symbol(self, expr):
-        return {"beta": "β", "pi": "π"}.get(expr.name, expr.name)
+        return {"beta": "β", "pi": "π", "gamma": "γ", "epsilon": "ε"}.get(expr.name, expr.name)
 
 
 def latex(expr: sp.Expr) -> str:

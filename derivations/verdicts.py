@@ -39,6 +39,7 @@ import sympy as sp
 
 from . import points as pts
 from .algebra import canon, class_sum, is_zero, tidy
+from .algebra import transcendental as _transcendental
 from .symbols import A, B, c, i, j, k, l, m, q, t, zs
 
 __all__ = [
@@ -284,13 +285,6 @@ def _generators(expr: sp.Expr) -> sp.Expr:
     return expr.replace(
         lambda x: isinstance(x, sp.Pow) and not x.exp.is_Integer and not x.base.is_number,
         split,
-    )
-
-
-def _transcendental(expr: sp.Expr) -> bool:
-    """Whether ``expr`` has logs, exponentials or powers with non-integer exponents."""
-    return expr.has(sp.log, sp.exp) or any(
-        not p.exp.is_Integer for p in expr.atoms(sp.Pow)
     )
 
 
