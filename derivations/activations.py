@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 import sympy as sp
 
 from .algebra import canon, class_sum, is_zero
-from .parameters import Parameter
+from .parameters import BETA, EPSILON, Parameter
 from .symbols import A, B, i, j, k, z, zs
 
 __all__ = [
@@ -93,22 +93,6 @@ class Activation:
             lambda x: self.definition(x.indices[0]),
         )
         return expr.subs(dict(self.auxiliary))
-
-
-BETA = Parameter(
-    "beta",
-    "nonzero",
-    default=1.0,
-    doc="inverse temperature β of the softmax (the article's base e^β; β = 1 is the paper's f_q)",
-)
-"""The softmax's inverse temperature β ≠ 0, default 1 (the *Softmax function* article)."""
-
-EPSILON = Parameter(
-    "epsilon",
-    "positive",
-    doc="the ε > 0 of the spherical softmax (de Brébisson & Vincent 2016, section 2.2)",
-)
-"""The spherical softmax's ε > 0, required (de Brébisson & Vincent 2016)."""
 
 
 def softmax(b: sp.Expr = 1) -> Activation:

@@ -122,9 +122,7 @@ def verify_at_random_points(
     rng = random.Random(seed)
     pairs = [  # rationalised together, so both use the same E_m, a_m, s_m
         tuple(
-            rationalize(
-                sp.Tuple(explicit_delta(act, pen, n, kk), general_at(act, delta, n, kk)), n
-            )
+            rationalize(sp.Tuple(explicit_delta(act, pen, n, kk), general_at(act, delta, n, kk)), n)
         )
         for kk in range(1, n + 1)
     ]

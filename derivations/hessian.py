@@ -69,9 +69,7 @@ def hessian(d: Derivation) -> Hessian:
     else:
         via_outputs = sp.S.Zero
     direct = sp.diff(delta, z[l])
-    via_aux = sum(
-        (sp.diff(delta, a) * _aux_derivative(act, a) for a in act.auxiliary), sp.S.Zero
-    )
+    via_aux = sum((sp.diff(delta, a) * _aux_derivative(act, a) for a in act.auxiliary), sp.S.Zero)
     h = via_outputs + direct + via_aux
     h = h.replace(lambda x: isinstance(x, sp.DiracDelta), lambda x: sp.S.Zero)
     expr = canon(h, act.identities)

@@ -20,7 +20,7 @@ import dataclasses
 import math
 import numbers
 
-__all__ = ["DOMAINS", "Parameter"]
+__all__ = ["BETA", "DOMAINS", "EPSILON", "GAMMA", "Parameter"]
 
 DOMAINS: dict[str, str] = {
     "real": "a finite real number",
@@ -102,3 +102,28 @@ class Parameter:
         import sympy as sp
 
         return sp.Symbol(self.name, **_ASSUMPTIONS[self.domain])
+
+
+# The parameters of the built-in definitions (sympy-free, so jaxsoftmax can validate names).
+
+BETA = Parameter(
+    "beta",
+    "nonzero",
+    default=1.0,
+    doc="inverse temperature β of the softmax (the article's base e^β; β = 1 is the paper's f_q)",
+)
+"""The softmax's inverse temperature β ≠ 0, default 1 (the *Softmax function* article)."""
+
+EPSILON = Parameter(
+    "epsilon",
+    "positive",
+    doc="the ε > 0 of the spherical softmax (de Brébisson & Vincent 2016, section 2.2)",
+)
+"""The spherical softmax's ε > 0, required (de Brébisson & Vincent 2016)."""
+
+GAMMA = Parameter(
+    "gamma",
+    "nonnegative",
+    doc="the focusing parameter γ ≥ 0 of the focal loss (Lin et al. 2017, eq. 4)",
+)
+"""The focal loss's γ ≥ 0, required (Lin et al. 2017)."""

@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from .algebra import class_sum, tidy
-from .parameters import Parameter
+from .parameters import GAMMA, Parameter
 from .symbols import i, t, zs
 
 __all__ = [
@@ -101,13 +101,6 @@ PENALTIES: dict[str, Penalty] = {
     p.name: p for p in (LEAST_SQUARES, CROSS_ENTROPY, BERNOULLI_CROSS_ENTROPY)
 }
 """The penalties of the paper."""
-
-GAMMA = Parameter(
-    "gamma",
-    "nonnegative",
-    doc="the focusing parameter γ ≥ 0 of the focal loss (Lin et al. 2017, eq. 4)",
-)
-"""The focal loss's γ ≥ 0, required (Lin et al. 2017)."""
 
 _G = GAMMA.symbol
 FOCAL = Penalty(

@@ -51,9 +51,7 @@ def _compile(expr: sp.Expr, jnp, positions: Mapping, names: Mapping, dummy=None,
     Vector mode: the free index k runs along the last axis. Matrix mode (``matrix``): k runs
     along axis −2 and l along axis −1 (a Hessian H_kl), and δ_kl is the identity matrix.
     """
-    rec = functools.partial(
-        _compile, jnp=jnp, positions=positions, names=names, matrix=matrix
-    )
+    rec = functools.partial(_compile, jnp=jnp, positions=positions, names=names, matrix=matrix)
     if isinstance(expr, sp.Indexed):
         if expr.base not in positions:
             raise ValueError(f"no argument for {expr.base}; arguments are {list(positions)}")
@@ -215,9 +213,7 @@ class Lowered:
         self._hessian = None
         self.activation, self.penalty = activation, penalty
         self.param_names = {p.symbol: p.name for p in (*activation.params, *penalty.params)}
-        self._aux = {
-            a: to_jax(d, (z,), self.param_names) for a, d in activation.auxiliary.items()
-        }
+        self._aux = {a: to_jax(d, (z,), self.param_names) for a, d in activation.auxiliary.items()}
         self._names = {**self.param_names, **{a: a.name for a in activation.auxiliary}}
         self.activate = to_jax(activation.definition(k), (z,), self.param_names)
         self._delta = self._program(self.derivation.delta, matrix=False)
@@ -260,8 +256,9 @@ class Lowered:
 
 def _with_log_outputs(expr: sp.Expr) -> sp.Expr:
     return expr.replace(
-        lambda x: isinstance(x, sp.log) and isinstance(x.args[0], sp.Indexed)
-        and x.args[0].base == zs,
+        lambda x: (
+            isinstance(x, sp.log) and isinstance(x.args[0], sp.Indexed) and x.args[0].base == zs
+        ),
         lambda x: LOG_OUTPUTS[x.args[0].indices[0]],
     )
 

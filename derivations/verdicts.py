@@ -276,7 +276,7 @@ def _generators(expr: sp.Expr) -> sp.Expr:
     """
 
     def split(p: sp.Pow) -> sp.Expr:
-        const, rest = p.exp.as_coeff_Add()
+        const, _ = p.exp.as_coeff_Add()
         n = sp.floor(const) if const.is_Rational else sp.S.Zero
         e0 = p.exp - n
         gen = sp.Function(f"P[{sp.sstr(e0)}]", positive=True)(p.base)
@@ -365,8 +365,7 @@ def compare(
         "canonical form, then logs expanded and powers written over generators, then "
         "sympy.simplify: no proof of equality"
         if _transcendental(diff)
-        else "canonical form: the difference, a rational function of the atoms, does not "
-        "cancel"
+        else "canonical form: the difference, a rational function of the atoms, does not cancel"
     ]
     ce = None
     if searchable:

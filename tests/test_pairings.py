@@ -139,7 +139,7 @@ def test_user_can_register_a_pairing():
     finally:
         from jaxsoftmax.pairings import _REGISTRY
 
-        _REGISTRY.pop((p.activation, p.penalty), None)
+        _REGISTRY.pop(p.name, None)
 
 
 def test_delta_bad_input():
