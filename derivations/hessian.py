@@ -183,13 +183,16 @@ def _text(expr: sp.Expr) -> str:
     return text(expr)
 
 
-def explicit_hessian(act, pen, n: int) -> tuple[sp.Matrix, list, list]:
-    """∂²ρ/∂z_k∂z_l at q = n by sympy on the explicit composition (no structure, no sums)."""
+def explicit_hessian(act, pen, n: int, values=None) -> tuple[sp.Matrix, list, list]:
+    """∂²ρ/∂z_k∂z_l at q = n by sympy on the explicit composition (no structure, no sums),
+    with the parameters set to ``values`` first (a mapping symbol → number) if given."""
     from .concrete import explicit_outputs, explicit_symbols
 
     zv, tv = explicit_symbols(n)
     outs = explicit_outputs(act, zv)
     rho = sp.Add(*(pen.term(o, y) for o, y in zip(outs, tv, strict=True)))
+    if values:
+        rho = rho.subs(dict(values))
     return sp.hessian(rho, zv), zv, tv
 
 
@@ -204,19 +207,19 @@ def _min_eig(matrix, digits: int):
         return vals[i], [vecs[r, i] for r in range(mat.rows)]
 
 
-def _counterexample(hs: Hessian, seed: int, qs=(2, 3), tries: int = 4) -> Convexity | None:
+def _counterexample(hs: Hessian, seed: int, qs=(2, 3), tries: int = 6) -> Convexity | None:
     d = hs.derivation
     act, pen = d.activation, d.penalty
     params = [p.symbol for p in (*act.params, *pen.params)]
     rng = random.Random(seed)
     for n in qs:
-        hmat, zv, tv = explicit_hessian(act, pen, n)
+        values = tuple((s, sample_value(rng, s)) for s in params)
+        hmat, zv, tv = explicit_hessian(act, pen, n, values)
         for attempt in range(tries):
             logits = tuple(3 * x for x in _logits(rng, n, act.logit_domain))
             kind = "one-hot" if attempt % 2 == 0 else "free"
             targets = next(_targets(rng, n, kind, 1))
-            values = tuple((s, sample_value(rng, s)) for s in params)
-            sub = {**dict(zip(zv, logits)), **dict(zip(tv, targets)), **dict(values)}
+            sub = {**dict(zip(zv, logits)), **dict(zip(tv, targets))}
             at = [[x.subs(sub) for x in hmat.row(r)] for r in range(n)]
             lam, vec = _min_eig(at, 40)
             if lam < -1e-20:
