@@ -132,7 +132,7 @@ def _plugin_pairings(specs, names):
     from jaxsoftmax.definitions import PairingDefinition
 
     chosen = []
-    for spec in specs:
+    for spec in specs:  # loaded first, so that --pairing can name what they register
         before = set(map(id, js.list_definitions()))
         module = load_plugin(spec)
         found = [d for d in js.list_definitions() if id(d) not in before]
@@ -148,6 +148,8 @@ def _plugin_pairings(specs, names):
                 "keep a PairingDefinition at module level)"
             )
         chosen += found
+    if names:
+        chosen = []  # the named pairings only
     for name in names:
         try:
             chosen.append(js.get_pairing(name))
@@ -156,7 +158,7 @@ def _plugin_pairings(specs, names):
     out = []
     for item in chosen:
         if isinstance(item, PairingDefinition):
-            if any(p.default is None for p in item.params) and not names:
+            if any(p.default is None for p in item.params):
                 out.append(item)  # a family without values: symbolic report, no JAX check
                 continue
             item = item()
@@ -196,7 +198,7 @@ def _run(args) -> int:
 
     from .render import markdown, text_report
 
-    md = markdown()
+    md = markdown() if (args.check or args.out or args.write_table1) else None
     if args.check:
         target = args.out or TABLE1_PATH
         current = target.read_text(encoding="utf-8") if target.exists() else None

@@ -64,10 +64,9 @@ def hessian(d: Derivation) -> Hessian:
     """Derives H_kl by differentiating Δ_k (general q) through the Jacobian structure."""
     act = d.activation
     delta = canon(d.chain, act.identities)
-    if act.in_outputs:
-        via_outputs = class_sum(sp.diff(delta, zs[m]) * act.jacobian(m, l), m)
-    else:
-        via_outputs = sp.S.Zero
+    # Through the outputs (with the stated structure, or the definition's derivative in z
+    # when there is none: Δ_k may still hold z* through ∂ρ/∂z*_j).
+    via_outputs = class_sum(sp.diff(delta, zs[m]) * act.jacobian_or_derived(m, l), m)
     direct = sp.diff(delta, z[l])
     via_aux = sum((sp.diff(delta, a) * _aux_derivative(act, a) for a in act.auxiliary), sp.S.Zero)
     h = via_outputs + direct + via_aux
@@ -208,6 +207,8 @@ def _min_eig(matrix, digits: int):
 
 
 def _counterexample(hs: Hessian, seed: int, qs=(2, 3), tries: int = 6) -> Convexity | None:
+    import mpmath
+
     d = hs.derivation
     act, pen = d.activation, d.penalty
     params = [p.symbol for p in (*act.params, *pen.params)]
@@ -228,8 +229,8 @@ def _counterexample(hs: Hessian, seed: int, qs=(2, 3), tries: int = 6) -> Convex
                     return Convexity(
                         "not convex",
                         point=Point(n, 1, logits, targets, values),
-                        eigenvalue=sp.Float(str(lam), 40),
-                        eigenvector=tuple(sp.Float(str(v), 20) for v in vec),
+                        eigenvalue=sp.Float(mpmath.nstr(lam, 40), 40),
+                        eigenvector=tuple(sp.Float(mpmath.nstr(v, 20), 20) for v in vec),
                         hessian_at_point=tuple(
                             tuple(f"{float(sp.N(x, 20)):.6g}" for x in row) for row in at
                         ),

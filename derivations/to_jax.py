@@ -70,7 +70,14 @@ def _compile(expr: sp.Expr, jnp, positions: Mapping, names: Mapping, dummy=None,
     if isinstance(expr, sp.KroneckerDelta):
         if not matrix or set(expr.args) != {k, l}:
             raise ValueError(f"a Kronecker delta outside a Hessian δ_kl: {expr}")
-        return lambda env: jnp.eye(env[0][0].shape[-1], dtype=env[0][0].dtype)
+
+        def eye(env):
+            first = env[0][0]
+            q_ = first.shape[-1]
+            shape = (1,) * (first.ndim - 1) + (q_, q_)
+            return jnp.eye(q_, dtype=first.dtype).reshape(shape)
+
+        return eye
     if isinstance(expr, sp.Symbol):
         if expr not in names:
             raise ValueError(f"no keyword argument for the symbol {expr}")
