@@ -16,8 +16,9 @@ cache and the package's ``functools.cache`` are cleared before every repeat):
 The target (issue 11): every built-in pairing's derivation plus Hessians, ``builtin`` =
 import + jacobians + derive + printed + natural + hessians, under 10 s on a 2-core machine;
 the total is printed too. ``--jax`` also times the jitted derived Δ of softmax × least
-squares against the hand-written formula it replaced (q = 10, batch 4096, float32). ``--verify Q`` adds (outside the total)
-the explicit-differentiation check of every Δ_k for q = 2..Q.
+squares against the hand-written formula it replaced (q = 10, batch 4096, float32).
+``--verify Q`` adds (outside the total) the explicit-differentiation check of every Δ_k for
+q = 2..Q.
 
   python experiments/bench_derivations.py [--repeat N] [--verify Q] [--out DIR]
 """

@@ -13,6 +13,11 @@ from .activations import logistic as logistic
 from .activations import logsumexp as logsumexp
 from .activations import softmax as softmax
 from .activations import softmax_jacobian as softmax_jacobian
+from .definitions import PairingCheck as PairingCheck
+from .definitions import PairingCheckError as PairingCheckError
+from .definitions import PairingDefinition as PairingDefinition
+from .definitions import check_pairing as check_pairing
+from .definitions import define_pairing as define_pairing
 from .expfamily import ExponentialFamily as ExponentialFamily
 from .expfamily import LogPriors as LogPriors
 from .expfamily import PriorWeights as PriorWeights
@@ -26,11 +31,6 @@ from .expfamily import gaussian_shared_covariance as gaussian_shared_covariance
 from .expfamily import log_posterior as log_posterior
 from .expfamily import posterior as posterior
 from .expfamily import posterior_logits as posterior_logits
-from .definitions import PairingCheck as PairingCheck
-from .definitions import PairingCheckError as PairingCheckError
-from .definitions import PairingDefinition as PairingDefinition
-from .definitions import check_pairing as check_pairing
-from .definitions import define_pairing as define_pairing
 from .pairings import Pairing as Pairing
 from .pairings import autodiff_delta as autodiff_delta
 from .pairings import autodiff_hessian as autodiff_hessian
