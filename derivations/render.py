@@ -315,8 +315,10 @@ def _beyond_section() -> list[str]:
     return lines
 
 
+@functools.cache
 def markdown() -> str:
-    """The whole of ``derivations/TABLE1.md``, regenerated in memory."""
+    """The whole of ``derivations/TABLE1.md``, regenerated in memory (cached: every input is
+    immutable)."""
     parts = [
         _HEADER,
         *_derived_section(),

@@ -63,6 +63,7 @@ def run_once() -> dict[str, float]:
         claims.natural_pairing,
         claims.all_claims,
         render._hessians,
+        render.markdown,
     ):
         cached.cache_clear()
     _timed(stages, "jacobians", lambda: [dv.jacobian_check(a) for a in dv.ACTIVATIONS.values()])
