@@ -1,40 +1,97 @@
 """derivations: the symbolic side of jaxsoftmax (sympy only; JAX is imported lazily).
 
-Softmax, logistic, linear and L1 activations and the paper's penalties as sympy expressions
-over a general number of classes q; Δ_k = ∂ρ/∂z_k for every pairing (Dunne & Campbell 1997,
-Table 1), derived and compared with the printed table; the seeds' other claims checked; the
-Markdown/LaTeX report; and the translation of each Δ_k into a JAX function for cross-checks.
+Softmax, logistic, linear, L1 and spherical activations and the paper's penalties (and the
+focal loss) as sympy expressions over a general number of classes q, with named parameters;
+Δ_k = ∂ρ/∂z_k for every pairing (Dunne & Campbell 1997, Table 1), derived and compared with
+the printed table by three-valued verdicts (a proof, a counterexample, or not decided); the
+Hessian in the logits and a convexity verdict; the seeds' other claims checked; the
+Markdown/LaTeX report; and the translation of each formula into JAX.
+
+The public names below are loaded on first access (PEP 562), so ``import derivations`` (and
+``derivations.parameters``, which ``jaxsoftmax`` uses to validate pairing names) costs no
+sympy import; ``from derivations import X`` and ``derivations.X`` work as before.
 """
 
+import importlib
 import pathlib
-
-from .activations import ACTIVATIONS as ACTIVATIONS
-from .activations import Activation as Activation
-from .activations import jacobian_check as jacobian_check
-from .activations import softmax as softmax
-from .claims import Claim as Claim
-from .claims import all_claims as all_claims
-from .claims import natural_pairing as natural_pairing
-from .concrete import verify_at as verify_at
-from .concrete import verify_at_random_points as verify_at_random_points
-from .penalties import PENALTIES as PENALTIES
-from .penalties import Penalty as Penalty
-from .render import latex as latex
-from .render import markdown as markdown
-from .render import text_report as text_report
-from .table1 import PAIRINGS as PAIRINGS
-from .table1 import PRINTED_TABLE1 as PRINTED_TABLE1
-from .table1 import Derivation as Derivation
-from .table1 import PrintedCell as PrintedCell
-from .table1 import check_printed as check_printed
-from .table1 import derivation as derivation
-from .table1 import derive as derive
-from .table1 import derive_all as derive_all
-from .table1 import printed_verdicts as printed_verdicts
-from .to_jax import jax_delta as jax_delta
-from .to_jax import to_jax as to_jax
-from .verdicts import Verdict as Verdict
-from .verdicts import compare as compare
+import sys
+import types
 
 TABLE1_PATH = pathlib.Path(__file__).with_name("TABLE1.md")
-"""Where ``python -m derivations`` writes the Markdown table by default (checked in)."""
+"""The checked-in Markdown report; written only by ``python -m derivations --write-table1``."""
+
+_EXPORTS = {
+    "ACTIVATIONS": "activations",
+    "Activation": "activations",
+    "define_activation": "activations",
+    "jacobian_check": "activations",
+    "softmax": "activations",
+    "Claim": "claims",
+    "all_claims": "claims",
+    "natural_pairing": "claims",
+    "verify_at": "concrete",
+    "verify_at_random_points": "concrete",
+    "Convexity": "hessian",
+    "Hessian": "hessian",
+    "convexity": "hessian",
+    "hessian": "hessian",
+    "class_sum": "algebra",
+    "Parameter": "parameters",
+    "PENALTIES": "penalties",
+    "Penalty": "penalties",
+    "define_penalty": "penalties",
+    "latex": "render",
+    "markdown": "render",
+    "text": "render",
+    "text_report": "render",
+    "pairing_report": "render",
+    "PAIRINGS": "table1",
+    "PRINTED_TABLE1": "table1",
+    "Derivation": "table1",
+    "PrintedCell": "table1",
+    "check_printed": "table1",
+    "derivation": "table1",
+    "derive": "table1",
+    "derive_all": "table1",
+    "printed_verdicts": "table1",
+    "BEYOND_PAPER": "beyond",
+    "jax_delta": "to_jax",
+    "lower": "to_jax",
+    "to_jax": "to_jax",
+    "Counterexample": "verdicts",
+    "Verdict": "verdicts",
+    "compare": "verdicts",
+}
+
+__all__ = ["TABLE1_PATH", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'derivations' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+def _function(module: str, name: str) -> property:
+    """A name that is both a submodule and a function of it (``to_jax``, ``hessian``): the
+    package attribute is the function, whatever the import system sets it to."""
+
+    def get(self):
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+    return property(get, lambda self, value: None)
+
+
+class _Package(types.ModuleType):
+    to_jax = _function("to_jax", "to_jax")
+    hessian = _function("hessian", "hessian")
+
+
+sys.modules[__name__].__class__ = _Package

@@ -8,26 +8,39 @@ Each :class:`Activation` carries two descriptions of itself:
 
 The structure is stated (with its source) and then checked against the definition by
 :func:`jacobian_check`, which differentiates the definition with sympy for general q; so the
-derivations of Δ_k never rely on an unchecked Jacobian.
+derivations of Δ_k never rely on an unchecked Jacobian. A user activation may leave the
+structure out (``jacobian=None``): the Jacobian is then the derivative of the definition in the
+logits, and Δ_k is written in z rather than in z*.
+
+Parameters (the softmax's β, the spherical softmax's ε) are :class:`~.parameters.Parameter`
+objects whose sympy symbols appear in the expressions; :func:`define_activation` builds an
+activation from callables that take the parameters by keyword, as a user writes them.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 
 import sympy as sp
 
 from .algebra import canon, class_sum, is_zero
-from .symbols import A, i, j, k, z, zs
+from .parameters import BETA, EPSILON, Parameter
+from .symbols import A, B, i, j, k, z, zs
 
 __all__ = [
     "ACTIVATIONS",
+    "BETA",
+    "EPSILON",
     "L1",
     "LINEAR",
     "LOGISTIC",
     "SOFTMAX",
+    "SOFTMAX_BETA",
+    "SPHERICAL",
     "Activation",
+    "define_activation",
     "jacobian_check",
     "softmax",
 ]
@@ -45,15 +58,33 @@ class Activation:
       auxiliary: the non-output atoms of the Jacobian and their definitions in z (A = Σ|z|).
       latex: the definition in LaTeX.
       source: where the definition and the Jacobian come from.
+      params: the parameters whose symbols appear in the expressions (β, ε, ...).
+      logit_domain: where the logits may be sampled: ``"real"``, ``"positive"`` (z > 0) or
+        ``"nonzero"`` (away from the kinks of |z|).
+      unit_outputs: whether every output lies in (0, 1) (used by the convexity proofs).
     """
 
     name: str
     definition: Callable[[sp.Expr], sp.Expr]
-    jacobian: Callable[[sp.Expr, sp.Expr], sp.Expr]
+    jacobian: Callable[[sp.Expr, sp.Expr], sp.Expr] | None
     identities: Mapping[sp.Expr, sp.Expr]
     auxiliary: Mapping[sp.Symbol, sp.Expr]
     latex: str
     source: str
+    params: tuple[Parameter, ...] = ()
+    logit_domain: str = "real"
+    unit_outputs: bool = False
+
+    @property
+    def in_outputs(self) -> bool:
+        """Whether Δ_k is written in the outputs z* (a stated Jacobian structure) or in z."""
+        return self.jacobian is not None
+
+    def jacobian_or_derived(self, a: sp.Expr, d: sp.Expr) -> sp.Expr:
+        """∂z*_a/∂z_d: the stated structure, or the definition differentiated (in z)."""
+        if self.jacobian is not None:
+            return self.jacobian(a, d)
+        return canon(sp.diff(self.definition(a), z[d]))
 
     def to_logits(self, expr: sp.Expr) -> sp.Expr:
         """``expr`` with every output z*_m (and auxiliary atom such as A) written in z."""
@@ -83,6 +114,8 @@ def softmax(b: sp.Expr = 1) -> Activation:
             else r"z^*_k = \frac{e^{z_k}}{\sum_j e^{z_j}}"
         ),
         source="the article (definition, Jacobian); Dunne & Campbell section 1 and eq. (1)",
+        params=(BETA,) if b == BETA.symbol else (),
+        unit_outputs=True,
     )
 
 
@@ -94,6 +127,7 @@ LINEAR = Activation(
     auxiliary={},
     latex=r"z^*_k = z_k",
     source="Dunne & Campbell section 2 (Bishop's linear output units)",
+    logit_domain="positive",
 )
 """The identity output activation z*_k = z_k; ∂z*_j/∂z_k = δ_jk."""
 
@@ -108,6 +142,7 @@ LOGISTIC = Activation(
         "Dunne & Campbell section 1 (f_1 on each output) and section 2 "
         "(∂z*_{k1}/∂z_k = 0 for k1 ≠ k, ∂z*_k/∂z_k = z*_k − (z*_k)^2)"
     ),
+    unit_outputs=True,
 )
 """The logistic applied to each output unit; ∂z*_j/∂z_k = δ_jk z*_j (1 − z*_j)."""
 
@@ -122,6 +157,8 @@ L1 = Activation(
     auxiliary={A: class_sum(sp.Abs(z[i]), i)},
     latex=r"z^*_k = \frac{|z_k|}{A},\ A = \sum_j |z_j|",
     source="the forum thread (seed 000): abs(x_i) / Σ abs(x); Jacobian derived here",
+    logit_domain="nonzero",
+    unit_outputs=True,
 )
 """The L1 ("abs") normalisation z*_k = |z_k| / A with A = Σ_j |z_j|.
 
@@ -129,6 +166,88 @@ L1 = Activation(
 """
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (LINEAR, LOGISTIC, SOFTMAX, L1)}
+"""The activations of the paper's Table 1 and the forum thread, at their defaults (β = 1)."""
+
+SOFTMAX_BETA = softmax(BETA.symbol)
+"""The softmax with a symbolic inverse temperature β (the tempered softmax of the article)."""
+
+_EPS = EPSILON.symbol
+SPHERICAL = Activation(
+    name="spherical",
+    definition=lambda m: (z[m] ** 2 + _EPS) / class_sum(z[i] ** 2 + _EPS, i),
+    jacobian=lambda a, d: 2 * z[d] / B * (sp.KroneckerDelta(a, d) - zs[a]),
+    identities={class_sum(zs[j]): 1},
+    auxiliary={B: class_sum(z[i] ** 2 + _EPS, i)},
+    latex=r"z^*_k = \frac{z_k^2 + \varepsilon}{B},\ B = \sum_j (z_j^2 + \varepsilon)",
+    source=(
+        "de Brébisson & Vincent (2016), 'An exploration of softmax alternatives belonging to "
+        "the spherical loss family', ICLR, section 2.2 (spherical softmax); Jacobian derived here"
+    ),
+    params=(EPSILON,),
+    unit_outputs=True,
+)
+"""The spherical softmax z*_k = (z_k² + ε) / Σ_j (z_j² + ε), ε > 0 (de Brébisson & Vincent 2016).
+
+∂z*_j/∂z_k = (2 z_k / B)(δ_jk − z*_j) with B = Σ_i (z_i² + ε).
+"""
+
+
+def _bind(fn: Callable, params: Sequence[Parameter], fixed: int) -> Callable:
+    """``fn`` with each parameter's symbol passed by keyword (after ``fixed`` positionals)."""
+    if fn is None or not params:
+        return fn
+    names = list(inspect.signature(fn).parameters)[fixed:]
+    symbols = {p.name: p.symbol for p in params if p.name in names}
+    return lambda *args: fn(*args, **symbols)
+
+
+def define_activation(
+    name: str,
+    definition: Callable[..., sp.Expr],
+    *,
+    params: Sequence[Parameter] = (),
+    jacobian: Callable[..., sp.Expr] | None = None,
+    identities: Mapping[sp.Expr, sp.Expr] | None = None,
+    auxiliary: Mapping[sp.Symbol, sp.Expr] | None = None,
+    latex: str = "",
+    source: str = "",
+    logit_domain: str = "real",
+    unit_outputs: bool = False,
+) -> Activation:
+    r"""An :class:`Activation` from callables that take the parameters by keyword.
+
+    Args:
+      name: the activation's name in pairing names (an identifier).
+      definition: ``(m, **params) -> z*_m``, a sympy expression in the logits ``z[·]``
+        (``derivations.symbols.z``) and sums over classes (``derivations.class_sum``).
+      params: the parameters, in any order; each callable receives the symbols of those it
+        names in its signature.
+      jacobian: optional ``(a, d, **params) -> ∂z*_a/∂z_d`` written in the outputs ``zs[·]``;
+        checked against the definition (:func:`jacobian_check`). Without it, Δ_k is derived
+        and evaluated in the logits.
+      identities, auxiliary, latex, source, logit_domain, unit_outputs: as in
+        :class:`Activation`. Σ_j z*_j = 1 is added to ``identities`` when the definition is
+        normalised (checked by sympy).
+    """
+    if not name.isidentifier():
+        raise ValueError(f"an activation name must be an identifier, got {name!r}")
+    params = tuple(params)
+    defn = _bind(definition, params, 1)
+    idents = dict(identities or {})
+    if class_sum(zs[j]) not in idents and is_zero(class_sum(defn(j)) - 1):
+        idents[class_sum(zs[j])] = 1
+    return Activation(
+        name=name,
+        definition=defn,
+        jacobian=_bind(jacobian, params, 2),
+        identities=idents,
+        auxiliary=dict(auxiliary or {}),
+        latex=latex or f"z^*_k = {sp.latex(defn(k))}",
+        source=source,
+        params=params,
+        logit_domain=logit_domain,
+        unit_outputs=unit_outputs,
+    )
 
 
 def jacobian_check(act: Activation) -> tuple[sp.Expr, sp.Expr, bool]:
@@ -139,5 +258,7 @@ def jacobian_check(act: Activation) -> tuple[sp.Expr, sp.Expr, bool]:
       Jacobian written in z, and whether they agree identically (exact, for every q).
     """
     derived = canon(sp.diff(act.definition(j), z[k]))
+    if act.jacobian is None:
+        return derived, derived, True
     stated = canon(act.to_logits(act.jacobian(j, k)))
     return derived, stated, is_zero(derived - stated)

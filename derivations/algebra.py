@@ -24,7 +24,15 @@ import sympy as sp
 
 from .symbols import j, q
 
-__all__ = ["canon", "class_sum", "instantiate", "is_zero", "merge_sums", "tidy"]
+__all__ = [
+    "canon",
+    "class_sum",
+    "instantiate",
+    "is_zero",
+    "merge_sums",
+    "tidy",
+    "transcendental",
+]
 
 
 def class_sum(expr: sp.Expr, index: sp.Symbol = j) -> sp.Sum:
@@ -168,9 +176,41 @@ def merge_sums(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+def transcendental(expr: sp.Expr) -> bool:
+    """Whether ``expr`` has logs, exponentials or powers with non-integer exponents."""
+    return expr.has(sp.log, sp.exp) or any(not p.exp.is_Integer for p in expr.atoms(sp.Pow))
+
+
+def _tidy_grouped(expr: sp.Expr) -> sp.Expr:
+    """Display form for logs and symbolic powers: the sums sharing an outer factor merged into
+    one sum with a factored summand, the rest factored, powers of one base combined."""
+    groups: dict[sp.Expr, list[sp.Expr]] = {}
+    rest = []
+    for term in sp.Add.make_args(expr):
+        sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
+        if len(sums) != 1:
+            rest.append(term)
+            continue
+        coeff, outer = (term / sums[0]).as_coeff_Mul()
+        groups.setdefault(outer, []).append(coeff * sums[0].function)
+    parts = [sp.powsimp(sp.factor(sp.Add(*rest)))] if rest else []
+    for outer, summands in groups.items():
+        body = _orient(sp.powsimp(sp.factor(sp.Add(*summands))))
+        sign = -1 if body.could_extract_minus_sign() else 1
+        parts.append(sign * outer * sp.Sum(sign * body, (j, 1, q)))
+    return _orient(sp.factor_terms(sp.Add(*parts)))
+
+
 def tidy(expr: sp.Expr, identities: Mapping[sp.Expr, sp.Expr] | None = None) -> sp.Expr:
-    """The display form: canonical, cancelled, factored, sums merged as the paper writes them."""
-    e = sp.factor(sp.cancel(sp.together(canon(expr, identities))))
+    """The display form: canonical, cancelled, factored, sums merged as the paper writes them.
+
+    With logs or non-integer powers (the focal loss), the common-denominator form would hide
+    the structure; the sums sharing an outer factor are merged instead (:func:`_tidy_grouped`).
+    """
+    c = canon(expr, identities)
+    if transcendental(c):
+        return _tidy_grouped(c)
+    e = sp.factor(sp.cancel(sp.together(c)))
     return _orient(merge_sums(e))
 
 

@@ -67,7 +67,8 @@ def _tex(expr: sp.Expr) -> str:
 def natural_pairing() -> tuple[tuple[str, Verdict], ...]:
     """Each pairing's Δ_k compared with the "natural" z*_k − t_k (section 2), for general q."""
     return tuple(
-        (d.name, compare(zs[k] - t[k], d.delta, d.activation.identities)) for d in derive_all()
+        (d.name, compare(zs[k] - t[k], d.delta, d.activation.identities, activation=d.activation))
+        for d in derive_all()
     )
 
 

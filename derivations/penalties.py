@@ -7,6 +7,13 @@ Per observation (the paper's Σ_n is left out, as in ``jaxsoftmax.penalties``):
 * Bernoulli CE    ρ_b = Σ_j [t_j log(t_j/z*_j) + (1 − t_j) log((1 − t_j)/(1 − z*_j))]
                                                           (section 4: t_j modelled as Bernoulli)
 
+and, beyond the paper,
+
+* focal loss      ρ_f = −Σ_j t_j (1 − z*_j)^γ log z*_j, γ ≥ 0
+                  (Lin, Goyal, Girshick, He & Dollár 2017, "Focal loss for dense object
+                  detection", eq. 4, with the one-hot p_t generalised to soft targets t_j;
+                  γ = 0 is ρ_c without its constant Σ t log t).
+
 The targets need not sum to one: ρ_c is exactly the paper's definition, not a KL divergence.
 :meth:`Penalty.grad` differentiates the general-q sum with sympy, so ∂ρ/∂z*_j is derived, not
 stated.
@@ -15,19 +22,24 @@ stated.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Sequence
 
 import sympy as sp
 
 from .algebra import class_sum, tidy
+from .parameters import GAMMA, Parameter
 from .symbols import i, t, zs
 
 __all__ = [
     "BERNOULLI_CROSS_ENTROPY",
     "CROSS_ENTROPY",
+    "FOCAL",
+    "GAMMA",
     "LEAST_SQUARES",
     "PENALTIES",
     "Penalty",
+    "define_penalty",
 ]
 
 
@@ -40,12 +52,14 @@ class Penalty:
       term: (z*_j, t_j) ↦ the class-j term of ρ.
       latex: ρ in LaTeX.
       source: the paper's section that defines it.
+      params: the parameters whose symbols appear in ``term`` (γ, ...).
     """
 
     name: str
     term: Callable[[sp.Expr, sp.Expr], sp.Expr]
     latex: str
     source: str
+    params: tuple[Parameter, ...] = ()
 
     def rho(self) -> sp.Sum:
         """ρ = Σ_{i=1}^q term(z*_i, t_i), for general q."""
@@ -86,3 +100,45 @@ BERNOULLI_CROSS_ENTROPY = Penalty(
 PENALTIES: dict[str, Penalty] = {
     p.name: p for p in (LEAST_SQUARES, CROSS_ENTROPY, BERNOULLI_CROSS_ENTROPY)
 }
+"""The penalties of the paper."""
+
+_G = GAMMA.symbol
+FOCAL = Penalty(
+    name="focal",
+    term=lambda o, y: -y * (1 - o) ** _G * sp.log(o),
+    latex=r"\rho_f = -\sum_j t_j (1 - z^*_j)^{\gamma} \log z^*_j",
+    source=(
+        "Lin, Goyal, Girshick, He & Dollár (2017), 'Focal loss for dense object detection', "
+        "eq. (4), with soft targets t_j in place of the one-hot p_t"
+    ),
+    params=(GAMMA,),
+)
+"""ρ_f = −Σ t (1 − z*)^γ log z*, the focal loss of Lin et al. (2017, eq. 4), γ ≥ 0."""
+
+
+def define_penalty(
+    name: str,
+    term: Callable[..., sp.Expr],
+    *,
+    params: Sequence[Parameter] = (),
+    latex: str = "",
+    source: str = "",
+) -> Penalty:
+    r"""A :class:`Penalty` ρ = Σ_j term(z*_j, t_j) from ``term(o, y, **params)``.
+
+    ``term`` receives the class-j output and target (sympy expressions) and the symbols of the
+    parameters it names in its signature, e.g. ``lambda o, y, gamma: -y*(1 - o)**gamma*log(o)``.
+    """
+    if not name.isidentifier():
+        raise ValueError(f"a penalty name must be an identifier, got {name!r}")
+    params = tuple(params)
+    names = list(inspect.signature(term).parameters)[2:]
+    symbols = {p.name: p.symbol for p in params if p.name in names}
+    bound = (lambda o, y: term(o, y, **symbols)) if params else term
+    return Penalty(
+        name=name,
+        term=bound,
+        latex=latex or r"\rho = \sum_j " + sp.latex(bound(zs[i], t[i])),
+        source=source,
+        params=params,
+    )

@@ -8,6 +8,8 @@ Markdown table cell).
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
@@ -16,11 +18,11 @@ from .activations import ACTIVATIONS, jacobian_check
 from .algebra import tidy
 from .claims import all_claims, natural_pairing
 from .penalties import PENALTIES
-from .symbols import j
-from .table1 import derivation, derive_all, printed_verdicts
-from .verdicts import CONDITIONS
+from .symbols import j, k, t, zs
+from .table1 import Derivation, derivation, derive, derive_all, printed_verdicts
+from .verdicts import CONDITIONS, compare
 
-__all__ = ["latex", "markdown", "text", "text_report"]
+__all__ = ["latex", "markdown", "pairing_report", "text", "text_report"]
 
 _NAMES = {"z^*": "z*", "z": "z", "t": "t"}
 _LONG = 240  # characters of LaTeX beyond which a table cell points to a note instead
@@ -84,11 +86,14 @@ class _Text(_PaperOrder, StrPrinter):
     def _print_sign(self, expr):
         return f"sgn({self._print(expr.args[0])})"
 
+    def _print_KroneckerDelta(self, expr):
+        return "δ_" + "".join(self._print(a) for a in expr.args)
+
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Symbol(self, expr):
-        return {"beta": "β", "pi": "π"}.get(expr.name, expr.name)
+        return {"beta": "β", "pi": "π", "gamma": "γ", "epsilon": "ε"}.get(expr.name, expr.name)
 
 
 def latex(expr: sp.Expr) -> str:
@@ -229,19 +234,156 @@ def _checks_section() -> list[str]:
     ]
 
 
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|")
+
+
+@functools.cache
+def _hessians() -> tuple:
+    """(label, derivation, Hessian, Convexity) for the nine pairings and those beyond."""
+    from .beyond import BEYOND_PAPER
+    from .hessian import convexity, hessian
+
+    rows = []
+    for d in derive_all():
+        h = hessian(d)
+        rows.append((d.name, d, h, convexity(h)))
+    for sp_ in BEYOND_PAPER:
+        d = derive(sp_.activation, sp_.penalty)
+        h = hessian(d)
+        rows.append((sp_.label, d, h, convexity(h)))
+    return tuple(rows)
+
+
+def _hessian_section() -> list[str]:
+    lines = [
+        "## Second order: the Hessian in the logits and convexity",
+        "",
+        "$H_{kl} = \\partial^2\\rho/\\partial z_k\\partial z_l = \\partial\\Delta_k/"
+        "\\partial z_l$, derived for general q by differentiating $\\Delta_k$ through the "
+        "activation's Jacobian structure ($\\delta_{kl}$ the Kronecker delta; checked against "
+        "`jax.hessian` for q = 2, …, 6 in `tests/test_derivations_hessian.py`). Convex in the "
+        "logits for every target $t \\ge 0$: **convex** with its proof, **not convex** with a "
+        "point where the Hessian, computed independently by sympy from the explicit "
+        "$\\rho(f(z), t)$ at that q, has a negative eigenvalue (mpmath, 40 and 60 digits), or "
+        "**not decided**. This is the paper's natural-pairing argument made checkable: "
+        "softmax with $\\rho_c$ has $H = (\\sum_j t_j)(\\mathrm{diag}(z^*) - z^* z^{*T})$, "
+        "least squares does not.",
+        "",
+        "| pairing | $H_{kl}$ | convexity | evidence |",
+        "|---|---|---|---|",
+    ]
+    long_ones = []
+    for label, _d, h, conv in _hessians():
+        cell = _m(h.display)
+        if len(cell) > _LONG:
+            long_ones.append((label, h))
+            cell = f"(note H{len(long_ones)} below)"
+        lines.append(f"| {label} | {cell} | **{conv.kind}** | {_cell(conv.evidence)} |")
+    for n, (label, h) in enumerate(long_ones, start=1):
+        lines += ["", f"Note H{n}: {label}. $$H_{{kl}} = {latex(h.display)}$$"]
+    return lines
+
+
+def _beyond_section() -> list[str]:
+    from .beyond import BEYOND_PAPER
+
+    lines = [
+        "## Beyond the paper: pairings defined only symbolically",
+        "",
+        "Registered in `jaxsoftmax` from these definitions alone (`get_pairing(...)` with the "
+        "parameters as real arguments); Δ_k derived here, for general q and symbolic "
+        "parameters, and evaluated in JAX on the library's own activation outputs.",
+        "",
+    ]
+    for sp_ in BEYOND_PAPER:
+        d = derive(sp_.activation, sp_.penalty)
+        v = compare(zs[k] - t[k], d.delta, d.activation.identities, activation=d.activation)
+        lines += [
+            f"### {sp_.title}: `{sp_.label}`",
+            "",
+            f"Source: {sp_.source}.",
+            "",
+            f"- activation: ${sp_.activation.latex}$",
+            f"- penalty: ${sp_.penalty.latex}$",
+            f"- $\\partial\\rho/\\partial z^*_j = {latex(d.dloss)}$, "
+            f"$\\partial z^*_j/\\partial z_k = {latex(d.jacobian)}$",
+            f"- derived: $$\\Delta_k = {latex(d.display)}$$",
+            f"- vs. $z^*_k - t_k$: **{v.summary}** ({_cell(v.evidence)})",
+            "",
+        ]
+    return lines
+
+
+@functools.cache
 def markdown() -> str:
-    """The whole of ``derivations/TABLE1.md``, regenerated in memory."""
+    """The whole of ``derivations/TABLE1.md``, regenerated in memory (cached: every input is
+    immutable)."""
     parts = [
         _HEADER,
         *_derived_section(),
         "",
         *_printed_section(),
         "",
+        *_hessian_section(),
+        "",
+        *_beyond_section(),
+        "",
         *_claims_section(),
         "",
         *_checks_section(),
     ]
     return "\n".join(parts).rstrip() + "\n"
+
+
+def pairing_report(pairing, *, check=None) -> str:
+    """Markdown for one user pairing: definitions, Δ_k, the natural-pairing verdict, H_kl,
+    convexity and (if given) the JAX check report. ``pairing`` is a ``jaxsoftmax.Pairing``
+    or ``PairingDefinition`` built from a definition."""
+    from .hessian import convexity, hessian
+
+    defn = getattr(pairing, "definition", None) or pairing
+    act, pen = defn.symbols()
+    d: Derivation = defn.derivation()
+    h = hessian(d)
+    conv = convexity(h)
+    v = compare(zs[k] - t[k], d.delta, act.identities, activation=act)
+    title = getattr(pairing, "name", None) or defn.family
+    params = dict(getattr(pairing, "params", {}) or {})
+    lines = [
+        f"## {title}",
+        "",
+        f"Source: {defn.source or act.source or '—'}.",
+        "",
+        f"- activation `{act.name}`: ${act.latex}$",
+        f"- penalty `{pen.name}`: ${pen.latex}$",
+    ]
+    if params:
+        lines.append(
+            "- parameters: "
+            + ", ".join(f"{n} = {v_:g}" for n, v_ in params.items())
+            + " (the formulas below keep them symbolic)"
+        )
+    lines += [
+        f"- $\\partial\\rho/\\partial z^*_j = {latex(d.dloss)}$",
+        f"- $\\partial z^*_j/\\partial z_k = {latex(d.jacobian)}$"
+        + ("" if act.in_outputs else " (no stated structure: derived in the logits)"),
+        f"- derived, general q: $$\\Delta_k = {latex(d.display)}$$",
+        f"  text: `{text(d.display)}`",
+        f"- vs. the natural $z^*_k - t_k$: **{v.summary}** ({v.evidence})",
+        f"- Hessian: $$H_{{kl}} = {latex(h.display)}$$",
+        f"- convexity in the logits: **{conv.kind}**: {conv.evidence}",
+    ]
+    if check is not None:
+        worst = max((r.max_error / r.tolerance for r in check.rows), default=0.0)
+        lines.append(
+            f"- JAX check (`jaxsoftmax.check_pairing`): **{'ok' if check.ok else 'FAILED'}**, "
+            f"{len(check.rows)} comparisons of Δ with `jax.grad` and H with `jax.hessian` "
+            f"(q, batch shapes, float32/float64, one-hot/soft/unnormalised targets); worst "
+            f"error {worst:.2g} × tolerance"
+        )
+        lines += [f"  - FAILED: {r}" for r in check.failures]
+    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,6 +415,10 @@ def text_report(*, with_latex: bool = False) -> str:
         if len(diff) > _LONG // 2:
             diff = diff[: _LONG // 2 - 30] + " … (in full in TABLE1.md)"
         rows.append([cell.name, cell.reading, text(cell.expr), v.summary, diff])
+    lines += _table(rows)
+    lines += ["", "Second order: convexity of ρ∘f in the logits", ""]
+    rows = [["pairing", "convexity", "evidence"]]
+    rows += [[label, c.kind, c.evidence[:110]] for label, _d, _h, c in _hessians()]
     lines += _table(rows)
     lines += ["", "Other claims", ""]
     rows = [["claim", "status", "source"]]

@@ -99,7 +99,7 @@ def derive(activation: str | Activation, penalty: str | Penalty) -> Derivation:
     act = ACTIVATIONS[activation] if isinstance(activation, str) else activation
     pen = PENALTIES[penalty] if isinstance(penalty, str) else penalty
     dloss = pen.grad(j)
-    jac = act.jacobian(j, k)
+    jac = act.jacobian_or_derived(j, k)
     chain = class_sum(dloss * jac)
     return Derivation(act, pen, dloss, jac, chain, tidy(chain, act.identities))
 
@@ -220,7 +220,7 @@ transcribed as printed, with the readings of the one cell that extraction garble
 def check_printed(cell: PrintedCell) -> Verdict:
     """Compares a printed cell with the derived Δ_k of its pairing (sympy decides)."""
     d = derive(cell.activation, cell.penalty)
-    return compare(canon(cell.expr), d.delta, d.activation.identities)
+    return compare(canon(cell.expr), d.delta, d.activation.identities, activation=d.activation)
 
 
 @functools.cache

@@ -1,13 +1,24 @@
-r"""Deciding whether a claimed formula equals a derived one: always, under a condition, or never.
+r"""Deciding whether a claimed formula equals a derived one: a proof, a counterexample, or neither.
 
-:func:`compare` forms ``claimed − derived`` in the canonical general-q form of :mod:`.algebra`
-and asks sympy, in this order:
+:func:`compare` answers one of four verdicts, each with its evidence:
 
-1. is it identically 0 (for every q, all targets)?  → ``"equal"``;
-2. does it vanish under one of the target conditions below?  → ``"conditional"``;
-3. otherwise  → ``"different"``, with the simplified difference and its zero set.
+* ``"equal"``: a **proof**. ``claimed − derived`` in the canonical general-q form of
+  :mod:`.algebra` cancels to 0, or (for logs and symbolic or fractional powers) an identity
+  that sympy certifies: logs expanded over positive arguments and powers split
+  (x^{a+b} = x^a x^b), then cancelled; last, ``sympy.simplify``. :attr:`Verdict.proof` lists
+  the steps.
+* ``"different"``: a **counterexample**. A concrete point (q, k, logits z, targets t, the
+  parameters), exact rationals, at which the two formulas, evaluated from the exact expression
+  to 40 significant digits, differ (:mod:`.points`). The outputs are the activation's own
+  z* = f(z), so the point is a real point of the pairing.
+* ``"conditional"``: different in general (a counterexample with targets that satisfy none of
+  the conditions), but equal under at least one target condition, proved as above for that
+  condition. Each condition tried carries its own outcome: proved, refuted by a counterexample
+  inside the condition, or not decided.
+* ``"not decided"``: neither a proof nor a counterexample was found; :attr:`Verdict.tried`
+  says what was tried. This is never reported as "different".
 
-The conditions tried (each decided exactly, none assumed):
+The conditions tried (each decided as above, none assumed):
 
 * ``Σ_j t_j = 1``: targets that sum to one (what the paper's eq. (1) needs, "as Σ t will in
   general sum to one");
@@ -15,9 +26,8 @@ The conditions tried (each decided exactly, none assumed):
 * ``t_k = 1``: the target of class k is 1 (the target class of a one-hot target);
 * ``t_k = 0``: the target of class k is 0.
 
-Every condition is recorded with its outcome, so a report can say "equal if Σ_j t_j = 1, hence
-for one-hot targets" or "equal only where t_k = 1". Nothing here is hard-coded per formula: the
-verdict is whatever sympy computes for the expressions it is given.
+Nothing here is hard-coded per formula: the verdict is whatever sympy computes for the
+expressions it is given.
 """
 
 from __future__ import annotations
@@ -27,10 +37,21 @@ from collections.abc import Callable, Mapping
 
 import sympy as sp
 
+from . import points as pts
 from .algebra import canon, class_sum, is_zero, tidy
-from .symbols import c, j, k, t
+from .algebra import transcendental as _transcendental
+from .symbols import A, B, c, i, j, k, l, m, q, t, zs
 
-__all__ = ["CONDITIONS", "Condition", "Verdict", "compare", "zero_set"]
+__all__ = [
+    "CONDITIONS",
+    "Condition",
+    "ConditionOutcome",
+    "Counterexample",
+    "Verdict",
+    "certify_zero",
+    "compare",
+    "zero_set",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +61,8 @@ class Condition:
     label: str
     latex: str
     cases: Callable[[sp.Expr], tuple[sp.Expr, ...]]
+    targets: str = "free"
+    """The kind of targets of :func:`.points.sample_points` that satisfy the condition."""
 
 
 def _one_hot_cases(expr: sp.Expr) -> tuple[sp.Expr, ...]:
@@ -53,10 +76,15 @@ def _one_hot_cases(expr: sp.Expr) -> tuple[sp.Expr, ...]:
 
 
 CONDITIONS: tuple[Condition, ...] = (
-    Condition("Σ_j t_j = 1", r"\sum_j t_j = 1", lambda e: (canon(e).subs(class_sum(t[j]), 1),)),
-    Condition("one-hot targets", r"t_j = \delta_{jc}", _one_hot_cases),
-    Condition("t_k = 1", r"t_k = 1", lambda e: (e.subs(t[k], 1),)),
-    Condition("t_k = 0", r"t_k = 0", lambda e: (e.subs(t[k], 0),)),
+    Condition(
+        "Σ_j t_j = 1",
+        r"\sum_j t_j = 1",
+        lambda e: (canon(e).subs(class_sum(t[j]), 1),),
+        "sum-to-one",
+    ),
+    Condition("one-hot targets", r"t_j = \delta_{jc}", _one_hot_cases, "one-hot"),
+    Condition("t_k = 1", r"t_k = 1", lambda e: (e.subs(t[k], 1),), "t_k = 1"),
+    Condition("t_k = 0", r"t_k = 0", lambda e: (e.subs(t[k], 0),), "t_k = 0"),
 )
 
 
@@ -73,30 +101,98 @@ def zero_set(expr: sp.Expr) -> tuple[sp.Expr, ...]:
     return tuple(out)
 
 
+_INDEX_NAMES = {x.name for x in (c, i, j, k, l, m, q)}
+
+
+def parameters_of(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
+    """The scalar parameters of ``expr`` (β, γ, ε, ...): free symbols that are not indices,
+    q, or the auxiliary atoms A, B; sorted by name."""
+    labels = {x.base.label for x in expr.atoms(sp.Indexed)}
+    return tuple(
+        sorted(
+            (
+                x
+                for x in expr.free_symbols
+                if isinstance(x, sp.Symbol)
+                and x.name not in _INDEX_NAMES
+                and x not in (A, B)
+                and x not in labels
+            ),
+            key=lambda x: x.name,
+        )
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Counterexample:
+    """A concrete point where two formulas differ, with both values (40 digits, exact input).
+
+    Attributes:
+      point: the point (q, k, logits or outputs, targets, parameters).
+      claimed, derived: the two values.
+    """
+
+    point: pts.Point
+    claimed: sp.Expr
+    derived: sp.Expr
+
+    def describe(self) -> str:
+        """One line: the point and both values to 12 digits."""
+        return (
+            f"at {self.point.describe()}: claimed {sp.N(self.claimed, 12)}, "
+            f"derived {sp.N(self.derived, 12)}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ConditionOutcome:
+    """One target condition: ``"holds"`` (with its proof), ``"fails"`` (with a counterexample
+    inside the condition) or ``"not decided"``."""
+
+    label: str
+    status: str
+    proof: tuple[str, ...] = ()
+    counterexample: Counterexample | None = None
+
+
 @dataclasses.dataclass(frozen=True)
 class Verdict:
     """The outcome of comparing a claimed formula with a derived one.
 
     Attributes:
-      kind: ``"equal"``, ``"conditional"`` or ``"different"``.
+      kind: ``"equal"``, ``"conditional"``, ``"different"`` or ``"not decided"``.
       difference: claimed − derived, tidied (0 when equal).
-      conditions: ``(label, agrees)`` for every condition tried (empty when equal).
+      conditions: ``(label, proved)`` for every condition tried (empty when equal).
       zero_set: the non-positive factors of the difference: where claimed and derived agree.
+      proof: the steps that prove equality (``"equal"``), else empty.
+      counterexample: a point where they differ (``"different"``, ``"conditional"``).
+      outcomes: every condition's :class:`ConditionOutcome`.
+      tried: what was tried, in words (for ``"not decided"`` in particular).
     """
 
     kind: str
     difference: sp.Expr
     conditions: tuple[tuple[str, bool], ...] = ()
     zero_set: tuple[sp.Expr, ...] = ()
+    proof: tuple[str, ...] = ()
+    counterexample: Counterexample | None = None
+    outcomes: tuple[ConditionOutcome, ...] = ()
+    tried: tuple[str, ...] = ()
 
     @property
     def holding(self) -> tuple[str, ...]:
-        """The labels of the conditions under which the two agree."""
+        """The labels of the conditions under which the two are proved to agree."""
         return tuple(label for label, ok in self.conditions if ok)
 
     @property
+    def decided(self) -> bool:
+        """Whether the verdict is backed by a proof or a counterexample."""
+        return self.kind != "not decided"
+
+    @property
     def summary(self) -> str:
-        """One line: ``equal``, ``equal if …`` / ``equal only where …``, or ``different``."""
+        """One line: ``equal``, ``equal if …`` / ``equal only where …``, ``different`` or
+        ``not decided``."""
         if self.kind == "equal":
             return "equal"
         if self.kind == "conditional":
@@ -104,7 +200,131 @@ class Verdict:
             word = "only where" if first.startswith("t_k") else "if"
             more = f" (also: {', '.join(rest)})" if rest else ""
             return f"equal {word} {first}{more}"
-        return "different"
+        return self.kind
+
+    @property
+    def evidence(self) -> str:
+        """The proof or the counterexample (or what was tried), in one line."""
+        if self.kind == "equal":
+            return "; ".join(self.proof)
+        parts = []
+        for o in self.outcomes:
+            if o.status == "holds":
+                parts.append(f"if {o.label}: {'; '.join(o.proof)}")
+        if self.counterexample is not None:
+            parts.append("differs " + self.counterexample.describe())
+        if self.kind == "not decided":
+            parts.append("tried: " + "; ".join(self.tried))
+        return " | ".join(parts)
+
+
+_CANON_PROOF = (
+    "claimed − derived in canonical general-q form (sums distributed, factors pulled out, "
+    "Kronecker deltas collapsed{idents}) cancels to 0"
+)
+
+
+def certify_zero(
+    expr: sp.Expr,
+    identities: Mapping[sp.Expr, sp.Expr] | None = None,
+    *,
+    thorough: bool = True,
+) -> tuple[str, ...] | None:
+    """A proof that ``expr`` is identically 0 for every q, or ``None`` if none was found.
+
+    Tried in order: the canonical form cancels (:func:`.algebra.is_zero`); logs expanded over
+    positive arguments (z*, t > 0; a zero target multiplies its log) and powers split,
+    x^{a+b} = x^a x^b and (xy)^a = x^a y^a, then the canonical form cancels; ``sympy.simplify``
+    of the canonical form gives 0 (slow; skipped unless ``thorough``).
+    """
+    idents = ", Σ_j z*_j = 1 applied" if identities else ""
+    if is_zero(expr, identities):
+        return (_CANON_PROOF.format(idents=idents),)
+    if not _transcendental(expr):
+        # A rational function of the atoms: the canonical form decides it, nothing to add.
+        return None
+    expanded = _generators(
+        sp.expand_log(sp.expand_power_base(canon(expr, identities), force=True), force=True)
+    )
+    if is_zero(expanded, identities):
+        return (
+            "logs expanded over positive arguments (log(xy) = log x + log y) and every power "
+            "with a non-integer exponent written b^{e + n} = P_e(b)·b^n (n an integer, P_e(b) "
+            "a positive generator)",
+            _CANON_PROOF.format(idents=idents) + " as a rational function of those generators",
+        )
+    if not thorough:
+        return None
+    try:
+        simplified = sp.simplify(canon(expanded, identities))
+    except (NotImplementedError, RecursionError):  # pragma: no cover - sympy's limits
+        return None
+    if simplified == 0 or is_zero(simplified, identities):
+        return (
+            "logs expanded and powers written over generators",
+            "sympy.simplify of the canonical form gives 0",
+        )
+    return None
+
+
+def _generators(expr: sp.Expr) -> sp.Expr:
+    """Every b^e with a non-integer exponent as P_{e0}(b)·b^n, e = e0 + n, n an integer.
+
+    P_{e0} is an undefined positive function, so ``cancel`` treats P_{e0}(b) as a generator;
+    b^{γ−1} and b^γ/b, or b^{1/2} and b^{-1/2}·b, become the same rational expression. A zero
+    found this way holds for every value of the generators, hence for the true one (sound).
+    """
+
+    def split(p: sp.Pow) -> sp.Expr:
+        const, _ = p.exp.as_coeff_Add()
+        n = sp.floor(const) if const.is_Rational else sp.S.Zero
+        e0 = p.exp - n
+        gen = sp.Function(f"P[{sp.sstr(e0)}]", positive=True)(p.base)
+        return gen * p.base**n
+
+    return expr.replace(
+        lambda x: isinstance(x, sp.Pow) and not x.exp.is_Integer and not x.base.is_number,
+        split,
+    )
+
+
+def _search(
+    claimed: sp.Expr,
+    derived: sp.Expr,
+    activation,
+    params: tuple[sp.Symbol, ...],
+    normalised: bool,
+    targets: str,
+    seed: int,
+    qs: tuple[int, ...] = (2, 3),
+    per_q: int = 2,
+) -> Counterexample | None:
+    """The first sampled point (targets of the given kind) where the two values differ."""
+    for point in pts.sample_points(
+        activation,
+        params,
+        targets=targets,
+        qs=qs,
+        per_q=per_q,
+        seed=seed,
+        free_outputs=activation is None,
+        normalised=normalised,
+    ):
+        try:
+            a = pts.evaluate(claimed, activation, point)
+            b = pts.evaluate(derived, activation, point)
+        except ZeroDivisionError:
+            continue
+        if pts.differ(a, b):
+            return Counterexample(point, a, b)
+    return None
+
+
+def _searchable(expr: sp.Expr, activation) -> bool:
+    """Whether ``expr`` can be evaluated at sampled points (auxiliary atoms need their
+    activation's definitions)."""
+    aux = {A, B} & expr.free_symbols
+    return activation is not None or not aux
 
 
 def compare(
@@ -112,24 +332,90 @@ def compare(
     derived: sp.Expr,
     identities: Mapping[sp.Expr, sp.Expr] | None = None,
     conditions: tuple[Condition, ...] = CONDITIONS,
+    *,
+    activation=None,
+    seed: int = 0,
 ) -> Verdict:
     """Compares ``claimed`` with ``derived`` for general q (see the module docstring).
 
     Args:
-      claimed: the formula claimed by a source (a printed cell, the natural Δ_k = z*_k − t_k).
+      claimed: the formula claimed by a source (a printed cell, the natural Δ_k = z*_k − t_k,
+        a user's hand-written Δ_k).
       derived: the formula derived here.
       identities: what the atoms always obey (Σ_j z*_j = 1 for a normalised activation).
       conditions: the target conditions to try, in order.
+      activation: the pairing's activation, so that counterexamples are real points
+        (z* = f(z), A = Σ|z|, ...). Without it the outputs z* are sampled freely (positive,
+        summing to one when ``identities`` says so).
+      seed: the seed of the deterministic point search.
 
     Returns:
-      The :class:`Verdict`, decided by sympy.
+      The :class:`Verdict`: equal with a proof, different or conditional with a
+      counterexample, or not decided.
     """
+    claimed, derived = sp.sympify(claimed), sp.sympify(derived)
     diff = canon(claimed - derived, identities)
-    if is_zero(diff, identities):
-        return Verdict("equal", sp.S.Zero)
-    outcomes = tuple(
-        (cond.label, all(is_zero(case, identities) for case in cond.cases(diff)))
-        for cond in conditions
+    proof = certify_zero(diff, identities, thorough=False)
+    if proof is not None:
+        return Verdict("equal", sp.S.Zero, proof=proof)
+    params = parameters_of(claimed - derived)
+    normalised = bool(identities) and class_sum(zs[j]) in dict(identities)
+    searchable = _searchable(claimed - derived, activation)
+    tried = [
+        "canonical form, then logs expanded and powers written over generators, then "
+        "sympy.simplify: no proof of equality"
+        if _transcendental(diff)
+        else "canonical form: the difference, a rational function of the atoms, does not cancel"
+    ]
+    ce = None
+    if searchable:
+        ce = _search(claimed, derived, activation, params, normalised, "free", seed)
+        tried.append(
+            "40-digit evaluation at exact rational points (q = 2, 3, every k, targets "
+            "satisfying none of the conditions): no difference found"
+        )
+    else:
+        tried.append("no point search: auxiliary atoms (A, B) without their activation")
+    if ce is None:
+        proof = certify_zero(diff, identities)
+        if proof is not None:
+            return Verdict("equal", sp.S.Zero, proof=proof)
+    outcomes = []
+    for cond in conditions:
+        cases = cond.cases(diff)
+        case_proofs = [certify_zero(case, identities, thorough=False) for case in cases]
+        if all(pr is not None for pr in case_proofs):
+            outcomes.append(
+                ConditionOutcome(
+                    cond.label, "holds", (f"with {cond.label}: " + case_proofs[0][-1],)
+                )
+            )
+            continue
+        inside = None
+        if searchable:
+            inside = _search(
+                claimed, derived, activation, params, normalised, cond.targets, seed, (3,), 1
+            )
+        outcomes.append(
+            ConditionOutcome(cond.label, "fails" if inside else "not decided", (), inside)
+        )
+    conds = tuple((o.label, o.status == "holds") for o in outcomes)
+    holds = any(ok for _, ok in conds)
+    if ce is None:
+        kind = "not decided"
+    else:
+        kind = "conditional" if holds else "different"
+    tidied = tidy(diff, identities)
+    try:
+        zeros = zero_set(tidied)
+    except (sp.PolynomialError, NotImplementedError):  # pragma: no cover
+        zeros = ()
+    return Verdict(
+        kind,
+        tidied,
+        conds,
+        zeros,
+        counterexample=ce,
+        outcomes=tuple(outcomes),
+        tried=tuple(tried) if kind == "not decided" else (),
     )
-    kind = "conditional" if any(ok for _, ok in outcomes) else "different"
-    return Verdict(kind, tidy(diff, identities), outcomes, zero_set(tidy(diff, identities)))

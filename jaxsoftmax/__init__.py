@@ -14,6 +14,11 @@ from .activations import logistic as logistic
 from .activations import logsumexp as logsumexp
 from .activations import softmax as softmax
 from .activations import softmax_jacobian as softmax_jacobian
+from .definitions import PairingCheck as PairingCheck
+from .definitions import PairingCheckError as PairingCheckError
+from .definitions import PairingDefinition as PairingDefinition
+from .definitions import check_pairing as check_pairing
+from .definitions import define_pairing as define_pairing
 from .expfamily import ExponentialFamily as ExponentialFamily
 from .expfamily import LogPriors as LogPriors
 from .expfamily import PriorWeights as PriorWeights
@@ -29,8 +34,11 @@ from .expfamily import posterior as posterior
 from .expfamily import posterior_logits as posterior_logits
 from .pairings import Pairing as Pairing
 from .pairings import autodiff_delta as autodiff_delta
+from .pairings import autodiff_hessian as autodiff_hessian
 from .pairings import get_pairing as get_pairing
+from .pairings import list_definitions as list_definitions
 from .pairings import list_pairings as list_pairings
+from .pairings import register_definition as register_definition
 from .pairings import register_pairing as register_pairing
 from .penalties import bernoulli_cross_entropy as bernoulli_cross_entropy
 from .penalties import cross_entropy as cross_entropy

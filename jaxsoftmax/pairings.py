@@ -1,59 +1,74 @@
-r"""Activation × penalty pairings and their closed-form Δ_k = ∂ρ/∂z_k (Dunne & Campbell, Table 1).
+r"""Activation × penalty pairings and their Δ_k = ∂ρ/∂z_k, derived (Dunne & Campbell, Table 1).
 
 A :class:`Pairing` bundles an output activation f_q (logits z → outputs z*), the stable loss
-ρ(f_q(z), t) from logits, and the closed form of Δ_k = ∂ρ/∂z_k that back-propagation starts
-from (the paper's section 2). Every Δ_k below is derived here by the chain rule
-Δ_k = Σ_j (∂ρ/∂z*_j)(∂z*_j/∂z_k), not copied from the paper's Table 1 as printed; the tests
-compare each with ``jax.grad`` and the ``derivations`` package compares them with the printed
-table. Write z*_k for the output, t_k for the target and S_t = Σ_j t_j:
+ρ(f_q(z), t) from logits, and Δ_k = ∂ρ/∂z_k, the quantity back-propagation starts from (the
+paper's section 2). Every pairing here comes from one symbolic definition
+(:mod:`jaxsoftmax.definitions`): its Δ_k is *derived* by the chain rule
+Δ_k = Σ_j (∂ρ/∂z*_j)(∂z*_j/∂z_k) for general q (``derivations.table1.derive``), never written
+by hand, and evaluated on the pairing's own outputs z* = ``activate(z)`` (the library's
+max-shifted ``softmax``, not ``jax.nn.softmax``), so Δ is as robust as the activation: e.g.
+softmax × least squares at z = (−∞, −∞, −∞) gives z* = 0 and Δ = 0, as ``jax.grad`` does.
+The built-ins keep the library's stable, hand-written ``activate``/``loss`` functions
+(``jaxsoftmax.activations`` / ``penalties``), attached to their definitions. Write z*_k for the
+output, t_k for the target and S_t = Σ_j t_j; the derived Δ_k (``python -m derivations``
+prints them and ``derivations/TABLE1.md`` records them):
 
 ==========  ===============  ======================================================  ============
-activation  penalty          Δ_k                                                     natural?
+activation  penalty          Δ_k (derived)                                           natural?
 ==========  ===============  ======================================================  ============
 linear      least squares    z_k − t_k                                               yes
 linear      cross-entropy    −t_k / z_k
 logistic    least squares    (z*_k − t_k) z*_k (1 − z*_k)                            (Table 1)
 logistic    cross-entropy    −t_k (1 − z*_k)                                         (≠ Table 1)
 logistic    Bernoulli CE     z*_k − t_k                                              yes
-softmax     least squares    z*_k [(z*_k − t_k) − Σ_j z*_j (z*_j − t_j)]
-softmax     cross-entropy    S_t z*_k − t_k   (= z*_k − t_k iff S_t = 1; eq. 1)      if S_t = 1
+softmax     least squares    β z*_k [(z*_k − t_k) − Σ_j z*_j (z*_j − t_j)]
+softmax     cross-entropy    β (S_t z*_k − t_k)   (= z*_k − t_k iff S_t = 1, β = 1)  if S_t = 1
 l1          least squares    (sgn z_k / A) [(z*_k − t_k) − Σ_j z*_j (z*_j − t_j)]
 l1          cross-entropy    sgn z_k (S_t / A − t_k / |z_k|)
 ==========  ===============  ======================================================  ============
 
-where A = Σ_j |z_j| for the L1 ("abs") normalisation z*_k = |z_k| / A of the forum thread.
-The paper prints z*_k − t_k for logistic × cross-entropy; the chain rule gives
-−(t_k/z*_k)·z*_k(1 − z*_k) = −t_k(1 − z*_k), which agrees only where t_k = 1 (for t_k = 0 it is
-0, not z*_k). This is also why the pairing "is not sensible" (section 2): Δ_k ≤ 0 always, so
-every output is pushed towards 1.
+where A = Σ_j |z_j| for the L1 ("abs") normalisation z*_k = |z_k| / A of the forum thread and
+β is the softmax's inverse temperature (default 1, the paper's f_q). Beyond the paper, defined
+the same way: ``"softmax(beta=…)/focal(gamma=…)"`` (Lin et al. 2017), and
+``"spherical(epsilon=…)/least_squares"``, ``"spherical(epsilon=…)/cross_entropy"``
+(de Brébisson & Vincent 2016); ``"softmax(beta=2)/cross_entropy"`` is the tempered softmax.
 
-All built-in functions take the class axis last and broadcast over leading batch axes; Δ has
-the shape of the logits. Targets of 0 contribute nothing to Δ (0 log 0 = 0).
+All functions take the class axis last (``loss`` also takes ``axis``) and broadcast over
+leading batch axes; Δ has the shape of the logits, :meth:`Pairing.hessian` one more class
+axis. Targets of 0 contribute nothing to Δ (0 log 0 = 0).
 
-Users add pairings with :func:`register_pairing`; the experiment, the sweeps and the symbolic
-module iterate over :func:`list_pairings`.
+Users add pairings with :func:`jaxsoftmax.define_pairing` (from symbolic definitions, checked
+by :func:`jaxsoftmax.check_pairing`) or, with a hand-written Δ, :func:`register_pairing`; the
+experiment, the sweeps and the symbolic module iterate over :func:`list_pairings`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import inspect
+import threading
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
 
+from derivations.parameters import BETA, EPSILON, GAMMA
+
 from . import penalties as _pen
 from ._checks import as_float_array, same_shape
-from .activations import l1_normalize, logistic, softmax
+from .activations import l1_normalize, log_softmax, logistic, softmax
+from .definitions import PairingDefinition, Params, canonical_name, parse_name
 
 __all__ = [
     "Pairing",
     "autodiff_delta",
+    "autodiff_hessian",
     "get_pairing",
+    "list_definitions",
     "list_pairings",
     "loss_along",
+    "register_definition",
     "register_pairing",
 ]
 
@@ -72,9 +87,13 @@ class Pairing:
       loss: ``(logits, targets, axis=-1)`` → ρ per observation ``(...)``, stable from logits,
         summed over the class axis ``axis`` (every built-in loss takes it; a user loss without
         an ``axis`` parameter is called with the class axis last).
-      delta: ``(logits, targets)`` → Δ = ∂ρ/∂z ``(..., q)`` in closed form.
-      formula: Δ_k in words/LaTeX, for documentation and reports.
+      delta: ``(logits, targets)`` → Δ = ∂ρ/∂z ``(..., q)``, derived (or, for a pairing
+        registered by hand, in the closed form given).
+      formula: Δ_k in words/LaTeX, for a hand-made pairing (derived ones: :attr:`latex`).
       source: where the pairing comes from.
+      params: parameter name → value (``{"beta": 2.0, "gamma": 0.5}``), hashable.
+      canonical: the canonical name of a parameterised pairing (:attr:`name`).
+      definition: the :class:`~jaxsoftmax.definitions.PairingDefinition` it comes from.
     """
 
     activation: str
@@ -84,20 +103,64 @@ class Pairing:
     delta: PairFn
     formula: str = ""
     source: str = ""
+    params: Mapping[str, float] = dataclasses.field(default_factory=Params)
+    canonical: str = dataclasses.field(default="", repr=False)
+    definition: PairingDefinition | None = dataclasses.field(default=None, repr=False)
+
+    def __post_init__(self):
+        if not isinstance(self.params, Params):
+            object.__setattr__(self, "params", Params(self.params))
 
     @property
     def name(self) -> str:
-        """``"activation/penalty"``, the key used by :func:`get_pairing` and in reports."""
-        return f"{self.activation}/{self.penalty}"
+        """The key of :func:`get_pairing`: ``"activation/penalty"`` for the built-ins, the
+        canonical ``"softmax(beta=2)/focal(gamma=0.5)"`` for parameterised pairings."""
+        return self.canonical or f"{self.activation}/{self.penalty}"
+
+    def _definition(self) -> PairingDefinition:
+        if self.definition is None:
+            raise TypeError(
+                f"{self.name} was registered by hand, not from a definition: it has no "
+                "derivation (use jaxsoftmax.define_pairing)"
+            )
+        return self.definition
+
+    def hessian(self, logits: jax.typing.ArrayLike, targets: jax.typing.ArrayLike):
+        """H = ∂²ρ/∂z∂zᵀ ``(..., q, q)``, derived symbolically (``derivations.hessian``)."""
+        return self._hessian(logits, targets)
+
+    @property
+    def _hessian(self):
+        return _derived_fn(self, "hessian")
+
+    def derivation(self):
+        """The symbolic derivation of Δ_k for general q (``derivations.Derivation``)."""
+        return self._definition().derivation()
+
+    def convexity(self):
+        """Convexity of ρ∘f in the logits (``derivations.hessian.Convexity``)."""
+        return self._definition().convexity()
+
+    @property
+    def latex(self) -> str:
+        """Δ_k in LaTeX: derived (imports sympy), or the hand-written ``formula``."""
+        if self.definition is None:
+            return self.formula
+        from derivations.render import latex
+
+        return latex(self.derivation().display)
 
 
-_REGISTRY: dict[tuple[str, str], Pairing] = {}
+_LOCK = threading.RLock()
+_REGISTRY: dict[str, Pairing] = {}
+_DEFINITIONS: dict[tuple[str, str], PairingDefinition] = {}
+_INSTANCES: dict[str, Pairing] = {}
 
 
 def register_pairing(pairing: Pairing, *, replace: bool = False) -> Pairing:
-    """Adds ``pairing`` to the registry under ``(pairing.activation, pairing.penalty)``.
+    """Adds ``pairing`` to the registry under its name (``pairing.name``).
 
-    Raises ``ValueError`` if that key is taken, unless ``replace=True``. Returns the pairing,
+    Raises ``ValueError`` if that name is taken, unless ``replace=True``. Returns the pairing,
     so it can be used as ``p = register_pairing(Pairing(...))``.
     """
     if not isinstance(pairing, Pairing):
@@ -105,29 +168,81 @@ def register_pairing(pairing: Pairing, *, replace: bool = False) -> Pairing:
     for field in ("activate", "loss", "delta"):
         if not callable(getattr(pairing, field)):
             raise TypeError(f"Pairing.{field} must be callable for {pairing.name}")
-    key = (pairing.activation, pairing.penalty)
-    if key in _REGISTRY and not replace:
-        raise ValueError(f"a pairing {pairing.name} is registered already; pass replace=True")
-    _REGISTRY[key] = pairing
+    with _LOCK:
+        if pairing.name in _REGISTRY and not replace:
+            raise ValueError(f"a pairing {pairing.name} is registered already; pass replace=True")
+        _REGISTRY[pairing.name] = pairing
     return pairing
 
 
+def register_definition(defn: PairingDefinition, *, replace: bool = False) -> PairingDefinition:
+    """Registers a pairing family, so that :func:`get_pairing` resolves its names.
+
+    ``get_pairing("act(p=v)/pen(p=v)")`` then instantiates it at those (validated) values.
+    Raises ``ValueError`` if a definition with the same activation and penalty names exists,
+    unless ``replace=True``.
+    """
+    if not isinstance(defn, PairingDefinition):
+        raise TypeError(f"register_definition takes a PairingDefinition, got {type(defn).__name__}")
+    key = (defn.activation, defn.penalty)
+    with _LOCK:
+        if key in _DEFINITIONS and not replace:
+            raise ValueError(f"a definition {defn.family} is registered already; pass replace=True")
+        _DEFINITIONS[key] = defn
+        for name in [n for n, p in _INSTANCES.items() if p.definition is not None]:
+            if (_INSTANCES[name].activation, _INSTANCES[name].penalty) == key:
+                del _INSTANCES[name]
+    return defn
+
+
+def _known() -> str:
+    names = [p.name for p in list_pairings()]
+    names += [d.family for d in _DEFINITIONS.values() if d.params and d.family not in names]
+    return ", ".join(names)
+
+
 def get_pairing(activation: str, penalty: str | None = None) -> Pairing:
-    """The registered pairing for ``(activation, penalty)``, or for ``"activation/penalty"``."""
-    if penalty is None:
-        activation, sep, penalty = activation.partition("/")
-        if not sep:
-            raise ValueError(
-                f"a pairing is named 'activation/penalty', got {activation!r}; "
-                f"known: {', '.join(p.name for p in list_pairings())}"
-            )
-    try:
-        return _REGISTRY[(activation, penalty)]
-    except KeyError:
+    """The pairing named ``activation`` (``"softmax/cross_entropy"``,
+    ``"softmax(beta=2)/focal(gamma=0.5)"``), or ``(activation, penalty)`` given apart.
+
+    Parameters are validated (finite, in their domain); an unknown or malformed name, or a bad
+    value, raises ``ValueError`` saying what is allowed and listing the known pairings. Equal
+    parameter values give the same (cached, hashable) pairing object.
+    """
+    if not isinstance(activation, str) or not (penalty is None or isinstance(penalty, str)):
         raise ValueError(
-            f"unknown pairing {activation}/{penalty}; known: "
-            f"{', '.join(p.name for p in list_pairings())}"
-        ) from None
+            f"a pairing is named by a string 'activation/penalty', got "
+            f"{activation!r}{'' if penalty is None else f', {penalty!r}'}; known: {_known()}"
+        )
+    name = activation if penalty is None else f"{activation}/{penalty}"
+    try:
+        act, act_values, pen, pen_values = parse_name(name)
+    except ValueError as err:
+        raise ValueError(f"{err}; known: {_known()}") from None
+    with _LOCK:
+        hit = _REGISTRY.get(name) or _INSTANCES.get(name)
+        if hit is not None:
+            return hit
+        defn = _DEFINITIONS.get((act, pen))
+        if defn is None:
+            raise ValueError(f"unknown pairing {act}/{pen}; known: {_known()}")
+        where = f"pairing {name!r}:"
+        label = f"pairing {name!r}"
+        for side, side_params, values in (
+            (act, defn.activation_params, act_values),
+            (pen, defn.penalty_params, pen_values),
+        ):
+            allowed = {p.name for p in side_params}
+            extra = sorted(set(values) - allowed)
+            if extra:
+                raise ValueError(
+                    f"{where} {side} has no parameter {', '.join(extra)}; its parameters: "
+                    f"{', '.join(sorted(allowed)) or 'none'}"
+                )
+        values = defn.validate({**act_values, **pen_values}, label)
+        canonical = canonical_name(defn, values)
+        hit = _REGISTRY.get(canonical)
+        return hit if hit is not None else _instantiate(defn, values)
 
 
 def list_pairings() -> tuple[Pairing, ...]:
@@ -135,8 +250,13 @@ def list_pairings() -> tuple[Pairing, ...]:
     return tuple(_REGISTRY.values())
 
 
+def list_definitions() -> tuple[PairingDefinition, ...]:
+    """Every registered pairing definition (family), in registration order."""
+    return tuple(_DEFINITIONS.values())
+
+
 def registry() -> types.MappingProxyType:
-    """A read-only view of the registry, keyed by ``(activation, penalty)``."""
+    """A read-only view of the registry, keyed by name."""
     return types.MappingProxyType(_REGISTRY)
 
 
@@ -156,90 +276,140 @@ def autodiff_delta(pairing: Pairing, logits: jax.Array, targets: jax.Array) -> j
     return jax.grad(lambda z: jnp.sum(pairing.loss(z, targets)))(logits)
 
 
+def autodiff_hessian(pairing: Pairing, logits: jax.Array, targets: jax.Array) -> jax.Array:
+    """H = ∂²ρ/∂z∂zᵀ per observation by ``jax.hessian``, ``(..., q, q)``."""
+    z, t = jnp.asarray(logits), jnp.asarray(targets)
+    flat = jax.vmap(jax.hessian(lambda a, b: pairing.loss(a, b)))(
+        z.reshape(-1, z.shape[-1]), t.reshape(-1, t.shape[-1])
+    )
+    return flat.reshape(*z.shape, z.shape[-1])
+
+
 # --------------------------------------------------------------------------------------------
-# Closed forms. Each core takes (z, t) with the class axis last, already validated.
+# From a definition to a Pairing
 # --------------------------------------------------------------------------------------------
 
 
-def _checked(core: PairFn) -> PairFn:
-    """Wraps a jitted (logits, targets) → Δ core with the library's input validation."""
+def _validated(logits, targets):
+    z = as_float_array(logits, "logits")
+    t = as_float_array(targets, "targets")
+    same_shape(z, t, ("logits", "targets"))
+    if z.ndim == 0:
+        raise ValueError("logits must have a class axis (rank ≥ 1), got a scalar")
+    dtype = jnp.promote_types(z.dtype, t.dtype)
+    return z.astype(dtype), t.astype(dtype)
+
+
+def _last(fn, z, axis):
+    """``fn`` (class axis last) applied with the class axis at ``axis``."""
+    if axis in (-1, z.ndim - 1):
+        return fn(z)
+    return jnp.moveaxis(fn(jnp.moveaxis(z, axis, -1)), -1, axis)
+
+
+def _functions(defn: PairingDefinition, values: dict[str, float]):
+    """activate(z, axis), log_activate(z) or None, loss(z, t, axis) of an instance."""
+    if defn.activate is not None:
+        activate = defn.activate(values)
+    else:
+
+        def activate(z, axis=-1):
+            z = as_float_array(z, "logits")
+            return _last(lambda x: defn.lowered().activate(x, **values), z, axis)
+
+    log_activate = defn.log_activate(values) if defn.log_activate is not None else None
+    if defn.loss is not None:
+        loss = defn.loss(values)
+    else:
+
+        def loss(logits, targets, axis=-1):
+            z, t = _validated(logits, targets)
+            z, t = jnp.moveaxis(z, axis, -1), jnp.moveaxis(t, axis, -1)
+            logs = log_activate(z) if log_activate is not None else None
+            terms = defn.lowered().terms(activate(z), t, logs, **values)
+            return jnp.sum(terms, axis=-1)
+
+    return activate, log_activate, loss
+
+
+def _derived_fn(pairing: Pairing, which: str):
+    """The jitted, validated Δ or H of a definition's instance (built once per pairing)."""
+    defn = pairing._definition()
+    key = ("fn", which, pairing.name)
+    with defn._lock:
+        fn = defn._cache.get(key)
+    if fn is not None:
+        return fn
+    values = dict(pairing.params)
+    activate, log_activate, _ = _functions(defn, values)
+
+    def core(z, t):
+        lowered = defn.lowered()  # sympy runs here, once, at the first trace
+        logs = log_activate(z) if log_activate is not None else None
+        return getattr(lowered, which)(z, t, activate(z), logs, **values)
+
     jitted = jax.jit(core)
 
-    def delta(logits: jax.typing.ArrayLike, targets: jax.typing.ArrayLike) -> jax.Array:
-        z = as_float_array(logits, "logits")
-        t = as_float_array(targets, "targets")
-        same_shape(z, t, ("logits", "targets"))
-        if z.ndim == 0:
-            raise ValueError("logits must have a class axis (rank ≥ 1), got a scalar")
-        dtype = jnp.promote_types(z.dtype, t.dtype)
-        return jitted(z.astype(dtype), t.astype(dtype))
+    def fn(logits, targets):
+        return jitted(*_validated(logits, targets))
 
-    delta.__name__ = core.__name__.lstrip("_")
-    delta.__doc__ = core.__doc__
-    return delta
+    fn.__name__ = f"{which}_{pairing.activation}_{pairing.penalty}"
+    fn.__doc__ = f"{which} of {pairing.name}, derived symbolically for general q."
+    with defn._lock:
+        defn._cache.setdefault(key, fn)
+        return defn._cache[key]
 
 
-def _safe_div(t, d):
-    """t / d, with 0 where t = 0 (a zero target passes nothing, even where d = 0)."""
-    return jnp.where(t == 0, jnp.zeros_like(t), t / jnp.where(t == 0, jnp.ones_like(d), d))
+class _Delta:
+    """Δ = ∂ρ/∂z (..., q) of a definition's instance, derived symbolically for general q:
+    sympy runs on the first call, which builds a jitted function; later calls reuse it."""
+
+    __slots__ = ("_box",)
+
+    def __init__(self, box: list):
+        self._box = box
+
+    def __call__(self, logits, targets):
+        return _derived_fn(self._box[0], "delta")(logits, targets)
 
 
-def _delta_linear_least_squares(z, t):
-    """Δ_k = z_k − t_k (identity activation, ρ_l)."""
-    return z - t
+def _instantiate(defn: PairingDefinition, values: dict[str, float]) -> Pairing:
+    """The cached :class:`Pairing` of ``defn`` at validated ``values``."""
+    canonical = canonical_name(defn, values)
+    with _LOCK:
+        hit = _INSTANCES.get(canonical)
+        if hit is not None and hit.definition is defn:
+            return hit
+        activate, _, loss = _functions(defn, values)
+        box: list = []
+        pairing = Pairing(
+            defn.activation,
+            defn.penalty,
+            activate,
+            loss,
+            _Delta(box),
+            source=defn.source,
+            params=Params(values),
+            canonical=canonical if canonical != f"{defn.activation}/{defn.penalty}" else "",
+            definition=defn,
+        )
+        box.append(pairing)
+        _INSTANCES[canonical] = pairing
+        return pairing
 
 
-def _delta_linear_cross_entropy(z, t):
-    """Δ_k = −t_k / z_k (identity activation, ρ_c; needs z_k > 0 where t_k ≠ 0)."""
-    return -_safe_div(t, z)
+# --------------------------------------------------------------------------------------------
+# The built-ins: the sympy definitions live in ``derivations``; the stable JAX forms here.
+# --------------------------------------------------------------------------------------------
 
 
-def _delta_logistic_least_squares(z, t):
-    """Δ_k = (z*_k − t_k) z*_k (1 − z*_k), z* = σ(z) elementwise."""
-    s = jax.nn.sigmoid(z)
-    return (s - t) * s * jax.nn.sigmoid(-z)
-
-
-def _delta_logistic_cross_entropy(z, t):
-    """Δ_k = −t_k (1 − z*_k) = −t_k σ(−z_k): the chain rule, not the paper's printed z*_k − t_k."""
-    return -t * jax.nn.sigmoid(-z)
-
-
-def _delta_logistic_bernoulli_cross_entropy(z, t):
-    """Δ_k = z*_k − t_k: the natural pairing for independent two-class outputs."""
-    return jax.nn.sigmoid(z) - t
-
-
-def _delta_softmax_least_squares(z, t):
-    """Δ_k = z*_k [(z*_k − t_k) − Σ_j z*_j (z*_j − t_j)], z* = softmax(z)."""
-    s = jax.nn.softmax(z, axis=-1)
-    r = s - t
-    return s * (r - jnp.sum(s * r, axis=-1, keepdims=True))
-
-
-def _delta_softmax_cross_entropy(z, t):
-    """Δ_k = (Σ_j t_j) z*_k − t_k (the paper's eq. 1); z*_k − t_k when the targets sum to 1."""
-    return jnp.sum(t, axis=-1, keepdims=True) * jax.nn.softmax(z, axis=-1) - t
-
-
-def _delta_l1_least_squares(z, t):
-    """Δ_k = (sgn z_k / A)[(z*_k − t_k) − Σ_j z*_j (z*_j − t_j)], z* = |z| / A, A = Σ_j |z_j|."""
-    a = jnp.sum(jnp.abs(z), axis=-1, keepdims=True)
-    n = jnp.abs(z) / a
-    r = n - t
-    return jnp.sign(z) / a * (r - jnp.sum(n * r, axis=-1, keepdims=True))
-
-
-def _delta_l1_cross_entropy(z, t):
-    """Δ_k = sgn z_k (S_t / A − t_k / |z_k|), A = Σ_j |z_j|: a pole wherever z_k = 0 < t_k."""
-    a = jnp.sum(jnp.abs(z), axis=-1, keepdims=True)
-    s_t = jnp.sum(t, axis=-1, keepdims=True)
-    return jnp.sign(z) * (s_t / a - _safe_div(t, jnp.abs(z)))
-
-
-def _identity(z: jax.typing.ArrayLike) -> jax.Array:
+def _identity(z: jax.typing.ArrayLike, axis=-1) -> jax.Array:
     """The linear (identity) output activation z* = z."""
     return as_float_array(z, "logits")
+
+
+def _logistic(z, axis=-1):
+    return logistic(z)
 
 
 def _l1_least_squares(z, t, axis=-1):
@@ -250,37 +420,171 @@ def _l1_cross_entropy(z, t, axis=-1):
     return _pen.cross_entropy(l1_normalize(z, axis), t, axis)
 
 
-_PAPER = "Dunne & Campbell (1997), section 2 and Table 1"
-# fmt: off
-_BUILTINS = (
-    ("linear", "least_squares", _identity, _pen.least_squares,
-     _delta_linear_least_squares, r"z_k - t_k", _PAPER),
-    ("linear", "cross_entropy", _identity, _pen.cross_entropy,
-     _delta_linear_cross_entropy, r"-t_k / z_k", _PAPER),
-    ("logistic", "least_squares", logistic, _pen.logistic_least_squares_from_logits,
-     _delta_logistic_least_squares, r"(z^*_k - t_k)\,z^*_k(1 - z^*_k)", _PAPER),
-    ("logistic", "cross_entropy", logistic, _pen.logistic_cross_entropy_from_logits,
-     _delta_logistic_cross_entropy, r"-t_k(1 - z^*_k)", _PAPER),
-    ("logistic", "bernoulli_cross_entropy", logistic,
-     _pen.logistic_bernoulli_cross_entropy_from_logits,
-     _delta_logistic_bernoulli_cross_entropy, r"z^*_k - t_k",
-     "Dunne & Campbell (1997), section 4 (t_k modelled as Bernoulli)"),
-    ("softmax", "least_squares", softmax, _pen.softmax_least_squares_from_logits,
-     _delta_softmax_least_squares,
-     r"z^*_k\big[(z^*_k - t_k) - \sum_j z^*_j (z^*_j - t_j)\big]", _PAPER),
-    ("softmax", "cross_entropy", softmax, _pen.softmax_cross_entropy_from_logits,
-     _delta_softmax_cross_entropy, r"\big(\sum_j t_j\big) z^*_k - t_k", _PAPER + ", eq. (1)"),
-    ("l1", "least_squares", l1_normalize, _l1_least_squares, _delta_l1_least_squares,
-     r"\frac{\operatorname{sgn} z_k}{A}\big[(z^*_k - t_k) - \sum_j z^*_j (z^*_j - t_j)\big]",
-     "forum thread (seed 000): |z_k| / Σ|z| as a rival to softmax"),
-    ("l1", "cross_entropy", l1_normalize, _l1_cross_entropy, _delta_l1_cross_entropy,
-     r"\operatorname{sgn} z_k\big(\sum_j t_j / A - t_k / |z_k|\big)",
-     "forum thread (seed 000): |z_k| / Σ|z| as a rival to softmax"),
-)
-# fmt: on
+def _symbolic(activation: str, penalty: str):
+    """A loader of two objects of ``derivations`` by their module-level names (imports sympy)."""
 
-for _act, _pen_name, _f, _loss, _core, _formula, _src in _BUILTINS:
-    register_pairing(
-        Pairing(_act, _pen_name, _f, _loss, _checked(_core), formula=_formula, source=_src)
+    def load():
+        from derivations import activations, penalties
+
+        return getattr(activations, activation), getattr(penalties, penalty)
+
+    return load
+
+
+def _fixed(fn):
+    return lambda values: fn
+
+
+def _beta(fn):
+    """A factory for a softmax-family function of β, 1 being the paper's f_q."""
+    return lambda values: fn(values["beta"])
+
+
+def _softmax_act(b):
+    return lambda z, axis=-1: softmax(z, axis, beta=b)
+
+
+def _softmax_log(b):
+    return lambda z, axis=-1: log_softmax(z, axis, beta=b)
+
+
+def _scaled(loss_from_logits, b):
+    """ρ(softmax(z, β), t) = ρ(softmax(β z), t): the stable from-logits loss at β z."""
+    if b == 1.0:
+        return loss_from_logits
+    return lambda z, t, axis=-1: loss_from_logits(b * as_float_array(z, "logits"), t, axis)
+
+
+_PAPER = "Dunne & Campbell (1997), section 2 and Table 1"
+_FORUM = "forum thread (seed 000): |z_k| / Σ|z| as a rival to softmax"
+_BUILTINS = (  # (activation, penalty, sympy names, activate, log_activate, loss, source)
+    (
+        "linear",
+        "least_squares",
+        ("LINEAR", "LEAST_SQUARES"),
+        _fixed(_identity),
+        None,
+        _fixed(_pen.least_squares),
+        _PAPER,
+    ),
+    (
+        "linear",
+        "cross_entropy",
+        ("LINEAR", "CROSS_ENTROPY"),
+        _fixed(_identity),
+        None,
+        _fixed(_pen.cross_entropy),
+        _PAPER,
+    ),
+    (
+        "logistic",
+        "least_squares",
+        ("LOGISTIC", "LEAST_SQUARES"),
+        _fixed(_logistic),
+        None,
+        _fixed(_pen.logistic_least_squares_from_logits),
+        _PAPER,
+    ),
+    (
+        "logistic",
+        "cross_entropy",
+        ("LOGISTIC", "CROSS_ENTROPY"),
+        _fixed(_logistic),
+        None,
+        _fixed(_pen.logistic_cross_entropy_from_logits),
+        _PAPER,
+    ),
+    (
+        "logistic",
+        "bernoulli_cross_entropy",
+        ("LOGISTIC", "BERNOULLI_CROSS_ENTROPY"),
+        _fixed(_logistic),
+        None,
+        _fixed(_pen.logistic_bernoulli_cross_entropy_from_logits),
+        "Dunne & Campbell (1997), section 4 (t_k modelled as Bernoulli)",
+    ),
+    (
+        "softmax",
+        "least_squares",
+        ("SOFTMAX_BETA", "LEAST_SQUARES"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        _beta(lambda b: _scaled(_pen.softmax_least_squares_from_logits, b)),
+        _PAPER,
+    ),
+    (
+        "softmax",
+        "cross_entropy",
+        ("SOFTMAX_BETA", "CROSS_ENTROPY"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        _beta(lambda b: _scaled(_pen.softmax_cross_entropy_from_logits, b)),
+        _PAPER + ", eq. (1); β ≠ 1: the tempered softmax of the Softmax function article",
+    ),
+    (
+        "l1",
+        "least_squares",
+        ("L1", "LEAST_SQUARES"),
+        _fixed(l1_normalize),
+        None,
+        _fixed(_l1_least_squares),
+        _FORUM,
+    ),
+    (
+        "l1",
+        "cross_entropy",
+        ("L1", "CROSS_ENTROPY"),
+        _fixed(l1_normalize),
+        None,
+        _fixed(_l1_cross_entropy),
+        _FORUM,
+    ),
+    # Beyond the paper (derivations.beyond): losses generated from the sympy definitions.
+    (
+        "softmax",
+        "focal",
+        ("SOFTMAX_BETA", "FOCAL"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        None,
+        "Lin, Goyal, Girshick, He & Dollár (2017), eq. (4), soft targets; softmax(β)",
+    ),
+    (
+        "spherical",
+        "least_squares",
+        ("SPHERICAL", "LEAST_SQUARES"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.2 (spherical softmax)",
+    ),
+    (
+        "spherical",
+        "cross_entropy",
+        ("SPHERICAL", "CROSS_ENTROPY"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.2 (spherical softmax)",
+    ),
+)
+
+
+_PARAMS = {"softmax": (BETA,), "spherical": (EPSILON,), "focal": (GAMMA,)}
+for _act, _pen_name, _names, _a, _la, _loss, _src in _BUILTINS:
+    _defn = register_definition(
+        PairingDefinition(
+            _act,
+            _pen_name,
+            _PARAMS.get(_act, ()),
+            _PARAMS.get(_pen_name, ()),
+            _symbolic(*_names),
+            activate=_a,
+            log_activate=_la,
+            loss=_loss,
+            source=_src,
+        )
     )
-del _act, _pen_name, _f, _loss, _core, _formula, _src
+    if all(p.default is not None for p in _defn.params):  # the paper's nine, at β = 1
+        register_pairing(_defn())
+del _act, _pen_name, _names, _a, _la, _loss, _src, _defn

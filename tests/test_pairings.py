@@ -139,7 +139,7 @@ def test_user_can_register_a_pairing():
     finally:
         from jaxsoftmax.pairings import _REGISTRY
 
-        _REGISTRY.pop((p.activation, p.penalty), None)
+        _REGISTRY.pop(p.name, None)
 
 
 def test_delta_bad_input():
@@ -150,3 +150,15 @@ def test_delta_bad_input():
         p.delta(jnp.float32(1.0), jnp.float32(1.0))
     with pytest.raises(TypeError, match="complex"):
         p.delta(jnp.zeros(3, jnp.complex64), jnp.zeros(3))
+
+
+@pytest.mark.parametrize("pairing", PAIRINGS, ids=lambda p: p.name)
+def test_builtins_pass_the_public_check(pairing):
+    # The check every user pairing gets (Δ vs jax.grad, H vs jax.hessian), on the built-ins.
+    report = js.check_pairing(pairing, qs=(3, 7), batch_shapes=((2,), ()), dtypes=("float64",))
+    assert report.ok and len(report.rows) == 2 * 3 * 2
+
+
+def test_get_pairing_none_is_a_clear_error():
+    with pytest.raises(ValueError, match="known: linear/least_squares"):
+        js.get_pairing(None)
