@@ -37,7 +37,7 @@ INSTALL_CHROMIUM = (
 )
 # The how-tos are user code, run as users run it: standard promotion (as README's examples).
 STRICT_PROMOTION = False
-FIGURE = "eq4_vs_n_per_class.png"  # shipped in experiments/sweeps/, shown on the sweeps page
+FIGURE = "eq4_vs_problem_n_per_class.png"  # shipped in experiments/sweeps/, shown on the sweeps page
 
 
 # --------------------------------------------------------------------------------------------

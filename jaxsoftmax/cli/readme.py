@@ -16,7 +16,9 @@ from .. import config as C
 from .report import readme_protocols, readme_reproduction, readme_training_length
 
 PATTERN = re.compile(
-    r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(\n<!-- /generated -->)", re.S
+    r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>(?:(?!<!-- /?generated).)*?)"
+    r"\n?<!-- /generated -->",
+    re.S,
 )
 
 
@@ -45,7 +47,7 @@ def blocks(root: Path) -> dict[str, str]:
 def render(readme: str, generated: dict[str, str]) -> str:
     def sub(m):
         body = generated.get(m.group("name"), m.group("body"))
-        return m.group(1) + body + m.group(4)
+        return m.group(1) + body + "\n<!-- /generated -->"
 
     return PATTERN.sub(sub, readme)
 
