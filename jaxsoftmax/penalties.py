@@ -214,6 +214,7 @@ def least_squares(
     axis: Axis = -1,
     *,
     check_targets: bool = False,
+    from_logits: bool = False,
 ) -> jax.Array:
     r"""The least-squares penalty ρ_l of Dunne & Campbell (section 1), per observation.
 
@@ -227,10 +228,15 @@ def least_squares(
       targets: t, same shape.
       axis: class axis or axes to sum over (static under ``jit``).
       check_targets: refuse targets outside [0, 1] (see the module docstring).
+      from_logits: ``outputs`` are logits: ρ_l(softmax(z), t), computed by
+        :func:`softmax_least_squares_from_logits`. Without it, outputs are taken as they are:
+        passing logits gives a number, but not this one.
 
     Returns:
       ρ_l with the class axes removed, shape ``(...)``. Reduce over the batch yourself.
     """
+    if from_logits:  # the stable composition with the activation the paper pairs it with
+        return softmax_least_squares_from_logits(outputs, targets, axis, check_targets=check_targets)
     z, t, axis = _args("least_squares", outputs, targets, axis, check_targets, _OUT)
     return _least_squares(z, t, axis=axis)
 
@@ -244,6 +250,7 @@ def cross_entropy(
     axis: Axis = -1,
     *,
     check_targets: bool = False,
+    from_logits: bool = False,
 ) -> jax.Array:
     r"""The cross-entropy penalty ρ_c of Dunne & Campbell (section 1), per observation.
 
@@ -263,10 +270,15 @@ def cross_entropy(
       targets: t ≥ 0, same shape.
       axis: class axis or axes to sum over (static under ``jit``).
       check_targets: refuse targets outside [0, 1] (see the module docstring).
+      from_logits: ``outputs`` are logits: ρ_c(softmax(z), t), computed in log space by
+        :func:`softmax_cross_entropy_from_logits`. Without it, logits passed as outputs give
+        a wrong number (e.g. negative, or NaN for negative entries), not an error.
 
     Returns:
       ρ_c with the class axes removed. Reduce over the batch yourself.
     """
+    if from_logits:  # the stable composition with the activation the paper pairs it with
+        return softmax_cross_entropy_from_logits(outputs, targets, axis, check_targets=check_targets)
     z, t, axis = _args("cross_entropy", outputs, targets, axis, check_targets, _OUT)
     return _cross_entropy(z, t, axis=axis)
 
@@ -286,6 +298,7 @@ def bernoulli_cross_entropy(
     axis: Axis = -1,
     *,
     check_targets: bool = False,
+    from_logits: bool = False,
 ) -> jax.Array:
     r"""Bernoulli cross-entropy (t_k modelled as Bernoulli; Dunne & Campbell section 4).
 
@@ -303,10 +316,14 @@ def bernoulli_cross_entropy(
       targets: t in [0, 1], same shape.
       axis: class axis or axes to sum over (static under ``jit``).
       check_targets: refuse targets outside [0, 1] (see the module docstring).
+      from_logits: ``outputs`` are logits: the loss of logistic(z), computed in log space by
+        :func:`logistic_bernoulli_cross_entropy_from_logits`.
 
     Returns:
       ρ_b with the class axes removed. Reduce over the batch yourself.
     """
+    if from_logits:  # the stable composition with the activation the paper pairs it with
+        return logistic_bernoulli_cross_entropy_from_logits(outputs, targets, axis, check_targets=check_targets)
     z, t, axis = _args("bernoulli_cross_entropy", outputs, targets, axis, check_targets, _OUT)
     return _bernoulli_cross_entropy(z, t, axis=axis)
 
@@ -415,6 +432,9 @@ def softmax_cross_entropy_from_logits(
       targets: t ≥ 0, same shape (need not sum to one).
       axis: class axis or axes to sum over (static under ``jit``).
       check_targets: refuse targets outside [0, 1] (see the module docstring).
+      from_logits: ``outputs`` are logits: ρ_c(softmax(z), t), computed in log space by
+        :func:`softmax_cross_entropy_from_logits`. Without it, logits passed as outputs give
+        a wrong number (e.g. negative, or NaN for negative entries), not an error.
 
     Returns:
       ρ_c with the class axes removed. Reduce over the batch yourself.

@@ -266,3 +266,20 @@ def test_logsumexp_accuracy_carries_into_the_cross_entropy():
         np.testing.assert_allclose(
             js.softmax_cross_entropy_from_logits(z, t), np.log1p(np.exp(-40.0)), rtol=1e-15
         )
+
+
+def test_from_logits_switch_gives_the_composition_and_logits_without_it_do_not():
+    # Passing logits where probabilities are expected is a documented switch, not a silent
+    # wrong answer when asked for: from_logits=True is the stable composition.
+    z = jnp.array([[2.0, -1.0, 0.5], [0.0, 3.0, -2.0]])
+    t = jnp.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]])
+    pairs = (
+        (js.cross_entropy, js.softmax, js.softmax_cross_entropy_from_logits),
+        (js.least_squares, js.softmax, js.softmax_least_squares_from_logits),
+        (js.bernoulli_cross_entropy, js.logistic, js.logistic_bernoulli_cross_entropy_from_logits),
+    )
+    for loss, activation, from_logits in pairs:
+        got = loss(z, t, from_logits=True)
+        np.testing.assert_allclose(got, from_logits(z, t), rtol=1e-6)
+        np.testing.assert_allclose(got, loss(activation(z), t), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(loss(z, t), got)  # logits as outputs: a different number
