@@ -236,7 +236,9 @@ def least_squares(
       ρ_l with the class axes removed, shape ``(...)``. Reduce over the batch yourself.
     """
     if from_logits:  # the stable composition with the activation the paper pairs it with
-        return softmax_least_squares_from_logits(outputs, targets, axis, check_targets=check_targets)
+        return softmax_least_squares_from_logits(
+            outputs, targets, axis, check_targets=check_targets
+        )
     z, t, axis = _args("least_squares", outputs, targets, axis, check_targets, _OUT)
     return _least_squares(z, t, axis=axis)
 
@@ -278,7 +280,9 @@ def cross_entropy(
       ρ_c with the class axes removed. Reduce over the batch yourself.
     """
     if from_logits:  # the stable composition with the activation the paper pairs it with
-        return softmax_cross_entropy_from_logits(outputs, targets, axis, check_targets=check_targets)
+        return softmax_cross_entropy_from_logits(
+            outputs, targets, axis, check_targets=check_targets
+        )
     z, t, axis = _args("cross_entropy", outputs, targets, axis, check_targets, _OUT)
     return _cross_entropy(z, t, axis=axis)
 
@@ -323,7 +327,9 @@ def bernoulli_cross_entropy(
       ρ_b with the class axes removed. Reduce over the batch yourself.
     """
     if from_logits:  # the stable composition with the activation the paper pairs it with
-        return logistic_bernoulli_cross_entropy_from_logits(outputs, targets, axis, check_targets=check_targets)
+        return logistic_bernoulli_cross_entropy_from_logits(
+            outputs, targets, axis, check_targets=check_targets
+        )
     z, t, axis = _args("bernoulli_cross_entropy", outputs, targets, axis, check_targets, _OUT)
     return _bernoulli_cross_entropy(z, t, axis=axis)
 

@@ -37,7 +37,9 @@ INSTALL_CHROMIUM = (
 )
 # The how-tos are user code, run as users run it: standard promotion (as README's examples).
 STRICT_PROMOTION = False
-FIGURE = "eq4_vs_problem_n_per_class.png"  # shipped in experiments/sweeps/, shown on the sweeps page
+FIGURE = (
+    "eq4_vs_problem_n_per_class.png"  # shipped in experiments/sweeps/, shown on the sweeps page
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,8 +232,12 @@ API_PAGES = {
     "config": ["jaxsoftmax.config"],
     "experiment": ["jaxsoftmax.experiment"],
     "stats": ["jaxsoftmax.stats"],
-    "cli": ["jaxsoftmax.cli.reproduce", "jaxsoftmax.cli.sweep", "jaxsoftmax.io",
-            "jaxsoftmax.progress"],
+    "cli": [
+        "jaxsoftmax.cli.reproduce",
+        "jaxsoftmax.cli.sweep",
+        "jaxsoftmax.io",
+        "jaxsoftmax.progress",
+    ],
     "derivations": ["derivations"],
 }
 

@@ -16,17 +16,37 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--trials", "2", "--problem.n_per_class", "10", "--problem.n_test_per_class", "20",
-        "--model.hidden", "2"]
+TINY = [
+    "--trials",
+    "2",
+    "--problem.n_per_class",
+    "10",
+    "--problem.n_test_per_class",
+    "20",
+    "--model.hidden",
+    "2",
+]
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     r = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert r.returncode == 0, r.stderr[-3000:]
     (path,) = out.glob("jaxsoftmax-*.whl")
@@ -38,9 +58,14 @@ def env(wheel, tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=False).create(root / "v")
     py = root / "v" / "bin" / "python"
-    site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()"
-                                "['purelib'])"], capture_output=True, text=True,
-                               check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     with zipfile.ZipFile(wheel) as z:  # install = unpack the wheel's files into site-packages
         z.extractall(site)
     # The dependencies (jax, optax, ...) from this environment, appended after the wheel's
@@ -52,22 +77,34 @@ def env(wheel, tmp_path_factory) -> dict:
     script.chmod(0o755)
     work = root / "work"
     work.mkdir()
-    return {"py": str(py), "bin": str(bindir), "work": work, "site": site,
-            "cache": str(root / "cache")}
+    return {
+        "py": str(py),
+        "bin": str(bindir),
+        "work": work,
+        "site": site,
+        "cache": str(root / "cache"),
+    }
 
 
 def run(env: dict, *argv: str, timeout: int = 300) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     environ["PATH"] = env["bin"] + os.pathsep + environ.get("PATH", "")
-    return subprocess.run(list(argv), capture_output=True, text=True, cwd=env["work"],
-                          env=environ, timeout=timeout)
+    return subprocess.run(
+        list(argv), capture_output=True, text=True, cwd=env["work"], env=environ, timeout=timeout
+    )
 
 
 def test_the_wheel_ships_the_commands_and_the_package_data(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    for needed in ("jaxsoftmax/cli/__init__.py", "jaxsoftmax/cli/reproduce.py",
-                   "jaxsoftmax/cli/sweep.py", "jaxsoftmax/py.typed", "jaxsoftmax/config.py",
-                   "jaxsoftmax/experiment.py", "derivations/TABLE1.md"):
+    for needed in (
+        "jaxsoftmax/cli/__init__.py",
+        "jaxsoftmax/cli/reproduce.py",
+        "jaxsoftmax/cli/sweep.py",
+        "jaxsoftmax/py.typed",
+        "jaxsoftmax/config.py",
+        "jaxsoftmax/experiment.py",
+        "derivations/TABLE1.md",
+    ):
         assert needed in names, needed
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()
@@ -84,19 +121,54 @@ def test_the_installed_package_is_the_wheels(env):
 def test_every_entry_point_runs_from_the_wheel(env):
     work = env["work"]
     cache = ["--cache-dir", env["cache"]]
-    r = run(env, "jaxsoftmax", "reproduce", *TINY, "--training.steps", "10", "--out", "rep",
-            "--no-plots", "--quiet", *cache)
+    r = run(
+        env,
+        "jaxsoftmax",
+        "reproduce",
+        *TINY,
+        "--training.steps",
+        "10",
+        "--out",
+        "rep",
+        "--no-plots",
+        "--quiet",
+        *cache,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert (work / "rep" / "report.md").exists() and (work / "rep" / "results.json").exists()
-    r = run(env, env["py"], "-m", "jaxsoftmax", "training-length", *TINY, "--lengths", "5", "10",
-            "--out", "tl", "--no-plots", "--quiet", *cache)
+    r = run(
+        env,
+        env["py"],
+        "-m",
+        "jaxsoftmax",
+        "training-length",
+        *TINY,
+        "--lengths",
+        "5",
+        "10",
+        "--out",
+        "tl",
+        "--no-plots",
+        "--quiet",
+        *cache,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "| 10 |" in (work / "tl" / "report.md").read_text()
     desc = work / "sweep.json"
-    desc.write_text(json.dumps({"name": "w", "base": {"trials": 2, "training.steps": 10,
-                                                      "problem.n_per_class": 10,
-                                                      "problem.n_test_per_class": 20},
-                                "grid": {"model.hidden": [2, 3]}}))
+    desc.write_text(
+        json.dumps(
+            {
+                "name": "w",
+                "base": {
+                    "trials": 2,
+                    "training.steps": 10,
+                    "problem.n_per_class": 10,
+                    "problem.n_test_per_class": 20,
+                },
+                "grid": {"model.hidden": [2, 3]},
+            }
+        )
+    )
     r = run(env, "jaxsoftmax", "sweep", str(desc), "--out", "sw", "--no-plots", "--quiet", *cache)
     assert r.returncode == 0, r.stderr[-3000:]
     assert (work / "sw" / "summary.md").exists()
