@@ -155,6 +155,10 @@ def confusion_rates(predicted: jax.Array, labels: jax.Array, n_classes: int) -> 
     The layout of the paper's Tables 3–6 (true class down the side). Rows of classes absent
     from ``labels`` are NaN.
 
+    Argument order differs from scikit-learn: here ``(predicted, labels)``, there
+    ``confusion_matrix(y_true, y_pred)``; the layout is the same (rows: true class), so
+    ``confusion_rates(p, y, K)`` equals ``confusion_matrix(y, p, normalize="true")``.
+
     Args:
       predicted: ascribed classes ``(..., N)`` (integers).
       labels: true classes ``(..., N)``.

@@ -111,3 +111,14 @@ def test_paper_problem_is_the_validated_problem():
     for a, b in zip(gaussians.paper_problem(), checked):
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
+
+
+def test_confusion_rates_argument_order_differs_from_scikit_learn():
+    # Ours: (predicted, labels); scikit-learn: (y_true, y_pred). Same layout: rows = true.
+    from sklearn.metrics import confusion_matrix
+
+    labels = np.array([0, 0, 1, 1, 2, 2, 2, 0])
+    predicted = np.array([0, 1, 1, 1, 0, 2, 2, 2])
+    ours = np.asarray(gaussians.confusion_rates(jnp.asarray(predicted), jnp.asarray(labels), 3))
+    np.testing.assert_allclose(ours, confusion_matrix(labels, predicted, normalize="true"))
+    assert not np.allclose(ours, confusion_matrix(predicted, labels, normalize="true"))
