@@ -30,7 +30,8 @@ def _has(module: str) -> bool:
 def test_mypy_clean(request):
     # The cache lives in pytest's cache folder (git-ignored): warm runs take seconds.
     cache = request.config.cache.mkdir("mypy") if request.config.cache else None
-    cmd = [sys.executable, "-m", "mypy", "--no-error-summary", "--hide-error-context"]
+    cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
+    cmd += ["--no-error-summary", "--hide-error-context"]
     if cache is not None:
         cmd += ["--cache-dir", str(cache)]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
@@ -55,8 +56,10 @@ def _node_available() -> bool:
 def test_pyright_clean():
     # --outputjson: machine-readable, and pyright-python skips its PyPI version check.
     # --pythonpath: resolve imports in this interpreter's environment, whatever is on PATH.
+    # --project: this pyproject.toml, not a pyrightconfig.json further up.
     env = {**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
-    cmd = [sys.executable, "-m", "pyright", "--outputjson", "--pythonpath", sys.executable]
+    cmd = [sys.executable, "-m", "pyright", "--outputjson", "--project", str(ROOT)]
+    cmd += ["--pythonpath", sys.executable]
     result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     try:
         report = json.loads(result.stdout)
