@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from typing import overload
 
 import sympy as sp
 
@@ -192,7 +193,11 @@ SPHERICAL = Activation(
 """
 
 
-def _bind(fn: Callable, params: Sequence[Parameter], fixed: int) -> Callable:
+@overload
+def _bind(fn: Callable, params: Sequence[Parameter], fixed: int) -> Callable: ...
+@overload
+def _bind(fn: None, params: Sequence[Parameter], fixed: int) -> None: ...
+def _bind(fn: Callable | None, params: Sequence[Parameter], fixed: int) -> Callable | None:
     """``fn`` with each parameter's symbol passed by keyword (after ``fixed`` positionals)."""
     if fn is None or not params:
         return fn

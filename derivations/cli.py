@@ -219,12 +219,15 @@ def _run(args) -> int:
         from .table1 import derive_all
 
         for d in derive_all():
-            ok = [verify_at(d.activation, d.penalty, d.delta, n) for n in range(2, args.verify + 1)]
+            each = [
+                verify_at(d.activation, d.penalty, d.delta, n) for n in range(2, args.verify + 1)
+            ]
             print(
                 f"{d.name:34s} explicit q = 2..{args.verify}: "
-                + ("all equal" if all(ok) else f"MISMATCH {ok}")
+                + ("all equal" if all(each) else f"MISMATCH {each}")
             )
     for target in [args.out] * bool(args.out) + [TABLE1_PATH] * args.write_table1:
+        assert md is not None  # computed above when there is a target
         _write(target, md)
         print(f"wrote {target} ({time.perf_counter() - start:.1f} s)")
     return 0

@@ -107,6 +107,7 @@ class Convexity:
         if self.kind == "convex":
             return "; ".join(self.proof)
         if self.kind == "not convex":
+            assert self.point is not None  # a counterexample has its point
             vec = ", ".join(f"{float(v):.4g}" for v in self.eigenvector)
             return (
                 f"at {self.point.describe()}: eigenvalue {sp.N(self.eigenvalue, 8)} < 0, "

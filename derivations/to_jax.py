@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
 
 import sympy as sp
 
@@ -172,7 +173,7 @@ def to_jax(
         return jnp.broadcast_to(jnp.asarray(out, dtype=first.dtype), shape)
 
     fn.__doc__ = f"JAX translation of the sympy expression {expr}"
-    fn.sympy_expr = expr
+    cast(Any, fn).sympy_expr = expr
     return fn
 
 
@@ -189,7 +190,7 @@ def jax_delta(name: str) -> Callable:
 
     d = derivation(name)
     fn = jax.jit(to_jax(d.in_logits, (z, t), {beta: "beta"} if d.in_logits.has(beta) else None))
-    fn.sympy_expr = d.in_logits
+    cast(Any, fn).sympy_expr = d.in_logits
     return fn
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from typing import cast
 
 import sympy as sp
 
@@ -359,7 +360,7 @@ def compare(
     if proof is not None:
         return Verdict("equal", sp.S.Zero, proof=proof)
     params = parameters_of(claimed - derived)
-    normalised = bool(identities) and class_sum(zs[j]) in dict(identities)
+    normalised = bool(identities) and class_sum(zs[j]) in dict(identities or {})
     searchable = _searchable(claimed - derived, activation)
     tried = [
         "canonical form, then logs expanded and powers written over generators, then "
@@ -387,7 +388,9 @@ def compare(
         if all(pr is not None for pr in case_proofs):
             outcomes.append(
                 ConditionOutcome(
-                    cond.label, "holds", (f"with {cond.label}: " + case_proofs[0][-1],)
+                    cond.label,
+                    "holds",
+                    (f"with {cond.label}: " + cast("tuple[str, ...]", case_proofs[0])[-1],),
                 )
             )
             continue

@@ -8,15 +8,17 @@ offending argument, its shape or dtype, and what was expected.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 
 Axis = int | Sequence[int]
 
 
-def as_float_array(x: jax.typing.ArrayLike, name: str) -> jax.Array:
+def as_float_array(x: jax.typing.ArrayLike | Sequence[Any], name: str) -> jax.Array:
     """Returns ``x`` as a real floating JAX array.
 
     Integer and boolean input is promoted to JAX's default float dtype (float32, or float64

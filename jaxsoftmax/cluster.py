@@ -44,13 +44,17 @@ from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-try:  # the base class of the worker plugin; the module stays importable without Dask
+if TYPE_CHECKING:
     from distributed.diagnostics.plugin import WorkerPlugin
-except ImportError:  # pragma: no cover - exercised only without the [cluster] extra
-    WorkerPlugin = object  # type: ignore[assignment,misc]
+else:
+    try:  # the base class of the worker plugin; the module stays importable without Dask
+        from distributed.diagnostics.plugin import WorkerPlugin
+    except ImportError:  # pragma: no cover - exercised only without the [cluster] extra
+        WorkerPlugin = object
 
 __all__ = [
     "CHAOTIC",
@@ -235,7 +239,7 @@ class Engine:
     the devices per task (``n_devices``, their ``platform``) and the worker resources each
     task requires (``{"GPU": 1}``)."""
 
-    client: object
+    client: Any  # a distributed.Client
     runtime: Runtime
     n_devices: int
     platform: str
@@ -334,6 +338,7 @@ def connect(
     if kind == "local":
         per = devices or max(1, (os.cpu_count() or 1) // int(value))
         runtime = Runtime(per, cache_dir, tuple(plugins))
+        extra: dict[str, Any] = {"resources": dict(resources)} if resources else {}
         cluster = distributed.LocalCluster(
             n_workers=int(value),
             threads_per_worker=1,
@@ -341,12 +346,14 @@ def connect(
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",  # its HTTP routes: loopback, a free port
             silence_logs=logging.ERROR,
-            **({"resources": dict(resources)} if resources else {}),
+            **extra,
         )
         client = distributed.Client(cluster, timeout=f"{timeout}s")
     else:
         runtime = Runtime(devices, cache_dir, tuple(plugins))
-        target = {"address": value} if kind == "address" else {"scheduler_file": value}
+        target: dict[str, Any] = (
+            {"address": value} if kind == "address" else {"scheduler_file": value}
+        )
         try:
             client = distributed.Client(**target, timeout=f"{timeout}s")
         except (OSError, TimeoutError, ValueError) as err:
@@ -363,7 +370,8 @@ def connect(
                 "some (dask worker ADDRESS)"
             ) from None
         client.register_plugin(RuntimePlugin(runtime))
-        info = client.run(describe_worker, runtime)
+        # A synchronous client returns the results (typed as a coroutine or the results).
+        info = cast("dict[str, dict[str, Any]]", client.run(describe_worker, runtime))
         platforms = {i["platform"] for i in info.values()}
         counts = sorted(i["devices"] for i in info.values())
         n = devices or counts[0]

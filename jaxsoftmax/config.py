@@ -47,9 +47,10 @@ import hashlib
 import itertools
 import json
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "ARRAY_KEYS",
@@ -216,6 +217,7 @@ def class_means(n_classes: int, separation: float = 1.0) -> tuple[tuple[float, f
     """The K class means (the module docstring): K = 4 the paper's (±1, ±1) in the order of
     its Tables 3–6 (Dunne & Campbell 1997, section 4.1), otherwise on the circle of radius √2
     at angles π/4 + 2πk/K; times ``separation``."""
+    base: tuple[tuple[float, float], ...]
     if n_classes == 4:
         base = PAPER_MEANS
     else:
@@ -483,10 +485,10 @@ def load_file(path: str | Path) -> dict:
         if path.suffix == ".json":
             data = json.loads(text)
         else:
-            try:
+            if sys.version_info >= (3, 11):
                 import tomllib
-            except ModuleNotFoundError:  # Python 3.10
-                import tomli as tomllib  # type: ignore[no-redef]
+            else:  # Python 3.10
+                import tomli as tomllib  # pyright: ignore[reportMissingImports]  # 3.10 only
             data = tomllib.loads(text)
     except ValueError as err:  # JSONDecodeError and TOMLDecodeError are ValueErrors
         raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()}: {err}") from None
@@ -569,7 +571,7 @@ def load_sweep(data: Mapping[str, Any] | str | Path, overrides: Sequence[str] = 
         data = load_file(data)
     if not isinstance(data, Mapping):
         raise ConfigError(f"a sweep description is a table, got {type(data).__name__}")
-    data = json.loads(json.dumps(data))  # a deep copy of plain data
+    data = cast("dict[str, Any]", json.loads(json.dumps(data)))  # a deep copy of plain data
     for item in overrides:
         key, value = parse_assignment(item)
         section = "base"
@@ -641,7 +643,8 @@ def load_sweep(data: Mapping[str, Any] | str | Path, overrides: Sequence[str] = 
                 combos.append({**dict(zip(grid, vals)), **row})
     if problems or base is None:
         raise ConfigError(problems, "invalid sweep description")
-    cells, seen = [], {}
+    cells = []
+    seen: dict[str, int] = {}
     for i, combo in enumerate(combos):
         try:
             cell = from_dict(combo, base=base)

@@ -35,6 +35,7 @@ import fractions
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from derivations.parameters import Parameter
 
@@ -117,7 +118,9 @@ def _number(text: str, where: str) -> float:
 
 def _split_top(name: str) -> list[str]:
     """Splits ``name`` at the '/' outside parentheses."""
-    parts, depth, cur = [], 0, []
+    parts: list[str] = []
+    depth = 0
+    cur: list[str] = []
     for ch in name:
         if ch == "(":
             depth += 1
@@ -498,7 +501,7 @@ def check_pairing(
                 batch = tuple(batch_shapes[n % len(batch_shapes)])
                 shape = (len(kinds), *batch, q)
                 z = _logits(rng, shape, logit_domain)
-                t = np.stack([_targets(rng, (*batch, q), kind) for kind in kinds])
+                t: Any = np.stack([_targets(rng, (*batch, q), kind) for kind in kinds])
                 z, t = jnp.asarray(z, dtype), jnp.asarray(t, dtype)
                 res = [np.asarray(r, np.float64) for r in fn(z, t)]
                 f32 = dtype == "float32"

@@ -318,7 +318,10 @@ def n_calls(steps: int, most: int = 10) -> int:
     return max(n for n in range(1, most + 1) if steps % n == 0)
 
 
-def unit_sharding(devices: Sequence[jax.Device]) -> NamedSharding:
+def unit_sharding(
+    # jax.Device is an untyped alias (Device = _xc.Device) in jax/__init__.py.
+    devices: Sequence[jax.Device],  # pyright: ignore[reportInvalidTypeForm]
+) -> NamedSharding:
     """Splits a leading (units) axis across ``devices``."""
     return NamedSharding(Mesh(np.array(list(devices)), ("units",)), PartitionSpec("units"))
 
@@ -327,13 +330,16 @@ def unit_sharding(devices: Sequence[jax.Device]) -> NamedSharding:
 def _program(stage: str, spec: Spec, sharding: NamedSharding, steps: int = 0):
     """One jitted, vmapped stage, pinned to ``sharding``: compiled once per (stage, spec,
     devices, batch size, steps per call)."""
-    shard = {"in_shardings": sharding, "out_shardings": sharding}
     if stage == "setup":
-        return jax.jit(jax.vmap(functools.partial(setup, spec)), **shard)
+        return jax.jit(
+            jax.vmap(functools.partial(setup, spec)), in_shardings=sharding, out_shardings=sharding
+        )
     if stage == "advance":
         fn = jax.vmap(functools.partial(advance, spec, steps=steps))
-        return jax.jit(fn, donate_argnums=0, **shard)
-    return jax.jit(jax.vmap(functools.partial(evaluate, spec)), **shard)
+        return jax.jit(fn, donate_argnums=0, in_shardings=sharding, out_shardings=sharding)
+    return jax.jit(
+        jax.vmap(functools.partial(evaluate, spec)), in_shardings=sharding, out_shardings=sharding
+    )
 
 
 def run_units(
@@ -342,7 +348,8 @@ def run_units(
     trials: np.ndarray,
     hyper: Hyper,
     *,
-    devices: Sequence[jax.Device] | None = None,
+    # jax.Device is an untyped alias (Device = _xc.Device) in jax/__init__.py.
+    devices: Sequence[jax.Device] | None = None,  # pyright: ignore[reportInvalidTypeForm]
     calls: int | None = None,
     progress: Callable[[int], None] | None = None,
     keep: bool = False,
@@ -375,17 +382,17 @@ def run_units(
     )
     hyper_d = args[2]
     state, data = setup_fn(*args)
-    losses, vals = [], []
+    loss_chunks, val_chunks = [], []
     for i in range(calls):
         state, chunk_losses, chunk_vals = advance_fn(state, data, hyper_d)
-        losses.append(chunk_losses)
-        vals.append(chunk_vals)
+        loss_chunks.append(chunk_losses)
+        val_chunks.append(chunk_vals)
         if progress is not None:
             jax.block_until_ready(state.step)
             progress((i + 1) * (spec.steps // calls))
     # Joined on the host: an eager jnp.concatenate would compile a program of its own.
-    losses = np.concatenate(jax.device_get(losses), axis=-1)
-    vals = np.concatenate(jax.device_get(vals), axis=-1)
+    losses = np.concatenate(jax.device_get(loss_chunks), axis=-1)
+    vals = np.concatenate(jax.device_get(val_chunks), axis=-1)
     out = evaluate_fn(state, data, hyper_d, losses, vals)
     result = {k: np.asarray(v) for k, v in jax.device_get(out).items()}
     if keep:
@@ -398,7 +405,8 @@ def run_units(
 def run(
     config: Config,
     *,
-    devices: Sequence[jax.Device] | None = None,
+    # jax.Device is an untyped alias (Device = _xc.Device) in jax/__init__.py.
+    devices: Sequence[jax.Device] | None = None,  # pyright: ignore[reportInvalidTypeForm]
     progress: Callable[[int], None] | None = None,
     keep: bool = False,
 ) -> dict:

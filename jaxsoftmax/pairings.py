@@ -49,6 +49,7 @@ import inspect
 import threading
 import types
 from collections.abc import Callable, Mapping
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -267,7 +268,8 @@ def loss_along(pairing: Pairing, logits: jax.Array, targets: jax.Array, axis: in
     except (TypeError, ValueError):
         accepts_axis = False
     if accepts_axis:
-        return pairing.loss(logits, targets, axis=axis)
+        # PairFn leaves ``axis`` out; this loss was checked above to take it.
+        return cast(Callable[..., jax.Array], pairing.loss)(logits, targets, axis=axis)
     return pairing.loss(jnp.moveaxis(logits, axis, -1), jnp.moveaxis(targets, axis, -1))
 
 
@@ -337,9 +339,9 @@ def _derived_fn(pairing: Pairing, which: str):
     defn = pairing._definition()
     key = ("fn", which, pairing.name)
     with defn._lock:
-        fn = defn._cache.get(key)
-    if fn is not None:
-        return fn
+        cached = defn._cache.get(key)
+    if cached is not None:
+        return cached
     values = dict(pairing.params)
     activate, log_activate, _ = _functions(defn, values)
 
@@ -571,20 +573,26 @@ _BUILTINS = (  # (activation, penalty, sympy names, activate, log_activate, loss
 
 
 _PARAMS = {"softmax": (BETA,), "spherical": (EPSILON,), "focal": (GAMMA,)}
-for _act, _pen_name, _names, _a, _la, _loss, _src in _BUILTINS:
-    _defn = register_definition(
-        PairingDefinition(
-            _act,
-            _pen_name,
-            _PARAMS.get(_act, ()),
-            _PARAMS.get(_pen_name, ()),
-            _symbolic(*_names),
-            activate=_a,
-            log_activate=_la,
-            loss=_loss,
-            source=_src,
+
+
+def _register_builtins() -> None:
+    for _act, _pen_name, _names, _a, _la, _loss, _src in _BUILTINS:
+        _defn = register_definition(
+            PairingDefinition(
+                _act,
+                _pen_name,
+                _PARAMS.get(_act, ()),
+                _PARAMS.get(_pen_name, ()),
+                _symbolic(*_names),
+                activate=_a,
+                log_activate=_la,
+                loss=_loss,
+                source=_src,
+            )
         )
-    )
-    if all(p.default is not None for p in _defn.params):  # the paper's nine, at β = 1
-        register_pairing(_defn())
-del _act, _pen_name, _names, _a, _la, _loss, _src, _defn
+        if all(p.default is not None for p in _defn.params):  # the paper's nine, at β = 1
+            register_pairing(_defn())
+
+
+_register_builtins()
+del _register_builtins

@@ -63,13 +63,16 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict:
         "mean_diff": float(d.mean()) if n else math.nan,
         "median_diff": float(np.median(d)) if n else math.nan,
         "sign_test_p": float(stats.binomtest(wins, wins + losses).pvalue) if wins + losses else 1.0,
-        "wilcoxon_p": float(stats.wilcoxon(d).pvalue) if wins + losses else 1.0,
+        # scipy's result classes are built at runtime; pyright cannot see .pvalue.
+        "wilcoxon_p": float(stats.wilcoxon(d).pvalue)  # pyright: ignore[reportAttributeAccessIssue]
+        if wins + losses
+        else 1.0,
         "ttest_p": 1.0,
         "diff_ci_low": math.nan,
         "diff_ci_high": math.nan,
     }
     if n >= 2 and np.std(d) > 0:
-        row["ttest_p"] = float(stats.ttest_1samp(d, 0.0).pvalue)
+        row["ttest_p"] = float(stats.ttest_1samp(d, 0.0).pvalue)  # pyright: ignore[reportAttributeAccessIssue]
         half = float(stats.t.ppf(0.975, n - 1)) * float(np.std(d, ddof=1)) / math.sqrt(n)
         row["diff_ci_low"], row["diff_ci_high"] = row["mean_diff"] - half, row["mean_diff"] + half
     return row

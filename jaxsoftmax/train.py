@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import optax
 from jax import lax
@@ -296,6 +297,7 @@ def train_steps(
             loss, grads = jax.value_and_grad(loss_fns[i])(p)
             b, bv, bs = best[i], best_val[i], best_step[i]
             if validate:
+                assert val_fns is not None
                 val = val_fns[i](p)
                 better = val < bv
                 b, bv, bs = (

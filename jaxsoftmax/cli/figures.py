@@ -58,7 +58,8 @@ def penalty_surfaces(out: Path) -> list[str]:
         ax = fig.add_subplot(projection="3d")
         ax.plot_surface(z, t, rho, cmap="viridis", linewidth=0, antialiased=True)
         if name.startswith("fig1"):
-            ax.scatter([1.0], [np.exp(-1)], [-np.exp(-1)], color="red", s=30)
+            # Axes3D.scatter is unannotated: pyright infers zs: int from its default 0.
+            ax.scatter([1.0], [np.exp(-1)], [-np.exp(-1)], color="red", s=30)  # pyright: ignore[reportArgumentType]
         ax.set_xlabel("$z^*$")
         ax.set_ylabel("$t$")
         ax.set_zlabel(r"$\rho$")
@@ -147,6 +148,7 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
         squeeze=False,
     )
     markers = "o^sDvP*X"
+    im = None
     for ax, (title, surface) in zip(axes[0], panels.items()):
         im = ax.contourf(gx, gy, surface, levels=np.linspace(0, 1, 11), cmap="RdBu_r")
         ax.contour(gx, gy, exact, levels=[0.1, 0.5, 0.9], colors="k", linewidths=0.7)
@@ -167,6 +169,7 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
         ax.set_ylim(grid[0], grid[-1])
         ax.set_aspect("equal")
     axes[0][0].set_ylabel("$x_2$")
+    assert im is not None  # panels holds the exact posterior at least
     fig.legend(
         *axes[0][0].get_legend_handles_labels(),
         loc="outside lower center",

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,9 +109,12 @@ def summarise(config: C.Config, results: dict) -> dict:
     per = {
         n: {k: np.asarray(v, float) for k, v in m.items()} for n, m in results["per_trial"].items()
     }
-    table2 = {}
+    table2: dict[str, dict[str, Any]] = {}
     for name, m in per.items():
-        row = {"eq4": stats.describe(m["eq4"]), "eq4_summed": stats.describe(m["eq4_summed"])}
+        row: dict[str, Any] = {
+            "eq4": stats.describe(m["eq4"]),
+            "eq4_summed": stats.describe(m["eq4_summed"]),
+        }
         if name in paper.TABLE2:
             pm, _ = paper.TABLE2[name]
             s = row["eq4_summed"]

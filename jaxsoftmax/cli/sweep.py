@@ -26,9 +26,10 @@ import math
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -92,7 +93,13 @@ def groups(sweep: C.SweepSpec) -> dict[experiment.Spec, list[int]]:
     return out
 
 
-def plan(sweep: C.SweepSpec, *, chunk_size: int, n_devices: int, done=frozenset()) -> list[Chunk]:
+def plan(
+    sweep: C.SweepSpec,
+    *,
+    chunk_size: int,
+    n_devices: int,
+    done: Container[tuple[int, int]] = frozenset(),
+) -> list[Chunk]:
     """The units not in ``done`` in chunks of at most ``chunk_size`` (equal sizes within a
     group, a multiple of ``n_devices``), in (cell, trial) order."""
     chunks = []
@@ -211,7 +218,8 @@ class UnitIndex:
     and iteration (in (cell, trial) order)."""
 
     def __init__(self, cells: int, trials: int):
-        self.mask = np.zeros((cells, trials), bool)
+        # A (cells, trials) bool array; Any: numpy's stubs type mask[c, t] and all() as unions.
+        self.mask: Any = np.zeros((cells, trials), bool)
 
     def __contains__(self, unit) -> bool:
         c, t = unit
@@ -675,7 +683,9 @@ def write_summary(sweep: C.SweepSpec, folder: Path, meta: dict, *, plot: bool = 
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="jaxsoftmax sweep", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="jaxsoftmax sweep", description=cast(str, __doc__).splitlines()[0]
+    )
     p.add_argument("config", help="the sweep description (.toml or .json)")
     p.add_argument("--out", help="results folder (default results/sweeps/<name>)")
     p.add_argument(

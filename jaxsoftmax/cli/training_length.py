@@ -12,6 +12,7 @@ import argparse
 import logging
 import time
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -146,7 +147,7 @@ def figure(config: C.Config, results: dict, out: Path) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="jaxsoftmax training-length", description=__doc__.splitlines()[0]
+        prog="jaxsoftmax training-length", description=cast(str, __doc__).splitlines()[0]
     )
     p.add_argument(
         "--lengths",

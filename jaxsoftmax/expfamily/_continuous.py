@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +30,7 @@ class Gamma(ExponentialFamily):
     class_params: positive means, shape (q, *E); x > 0.
     """
 
-    shape: jax.Array
+    shape: jax.Array | float  # the exponential's is the static 1.0
 
     def sufficient_statistic(self, x):
         return x
@@ -43,7 +44,7 @@ class Gamma(ExponentialFamily):
     def log_partition(self, theta):
         return -jnp.sum(jnp.log(-theta))
 
-    def dispersion(self):
+    def dispersion(self) -> jax.Array | float:
         return 1 / self.shape
 
     def log_base_measure(self, x):
@@ -56,7 +57,7 @@ class Gamma(ExponentialFamily):
     def support_constraints(self, x):
         return (Constraint("non-negative", x >= 0, x),)
 
-    def scale_constraints(self):
+    def scale_constraints(self) -> Sequence[Constraint]:
         return (_positive(self.shape, name="shape"),)
 
     def sample(self, key, params, shape):
@@ -87,15 +88,15 @@ class Exponential(Gamma):
     class_params: positive means (``scale`` in scipy's ``expon``), shape (q, *E); x ≥ 0.
     """
 
-    shape: jax.Array = dataclasses.field(default=1.0, metadata={"static": True})
+    shape: jax.Array | float = dataclasses.field(default=1.0, metadata={"static": True})
 
-    def dispersion(self):
+    def dispersion(self) -> jax.Array | float:
         return 1.0
 
     def log_base_measure(self, x):
         return jnp.zeros((), x.dtype)
 
-    def scale_constraints(self):
+    def scale_constraints(self) -> Sequence[Constraint]:
         return ()
 
     def sample(self, key, params, shape):
