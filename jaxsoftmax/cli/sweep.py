@@ -660,9 +660,9 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
             axes[0][0].set_ylabel(METRIC_LABELS[metric])
             handles, labels = axes[0][0].get_legend_handles_labels()
             ncols = min(len(labels), 3 * len(panels))
-            rows = -(-len(labels) // ncols)
+            legend_rows = -(-len(labels) // ncols)
             fig.legend(handles, labels, loc="lower center", ncols=ncols, fontsize=7)
-            fig.tight_layout(rect=(0, 0.06 * rows + 0.02, 1, 1))
+            fig.tight_layout(rect=(0, 0.06 * legend_rows + 0.02, 1, 1))
             names.append(save(fig, out / f"{metric}_vs_{key.replace('.', '_')}.png", tight=False))
     return names
 
