@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import importlib.util
 import pathlib
 import sys
 import time
-import traceback
 
 __all__ = ["UsageError", "load_plugin", "main"]
 
@@ -85,45 +82,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def load_plugin(spec: str):
-    """Imports a plugin: a path to a ``.py`` file, or a dotted module name.
+    """Imports a plugin: a path to a ``.py`` file, or a dotted module name, with the one
+    loader of every command (:func:`jaxsoftmax.cli.common.load_plugin`).
 
     Raises :class:`UsageError` (one line) when the file is missing or the module fails.
     """
-    path = pathlib.Path(spec)
+    from jaxsoftmax.cli import common  # lazy: derivations imports no JAX at module level
+
     try:
-        if spec.endswith(".py") or path.exists():
-            if not path.is_file():
-                raise UsageError(f"plugin file not found: {spec}")
-            name = f"_derivations_plugin_{abs(hash(str(path.resolve())))}"
-            mod_spec = importlib.util.spec_from_file_location(name, path)
-            if mod_spec is None or mod_spec.loader is None:
-                raise UsageError(f"cannot load {spec} as a Python module")
-            module = importlib.util.module_from_spec(mod_spec)
-            sys.modules[name] = module
-            mod_spec.loader.exec_module(module)
-            return module
-        return importlib.import_module(spec)
-    except UsageError:
-        raise
-    except ModuleNotFoundError as err:
-        if err.name and spec.startswith(err.name):
-            raise UsageError(f"plugin module not found: {spec}") from None
-        raise UsageError(_failure(spec, err)) from None
-    except BaseException as err:  # a broken plugin: syntax error, exception at import, ...
-        if isinstance(err, KeyboardInterrupt):
-            raise
-        raise UsageError(_failure(spec, err)) from None
-
-
-def _failure(spec: str, err: BaseException) -> str:
-    where = ""
-    frames = traceback.extract_tb(err.__traceback__)
-    if isinstance(err, SyntaxError):
-        where = f" (line {err.lineno})"
-    elif frames:
-        where = f" (line {frames[-1].lineno} of {pathlib.Path(frames[-1].filename).name})"
-    msg = str(err).splitlines()[0] if str(err) else ""
-    return f"plugin {spec} failed to import{where}: {type(err).__name__}: {msg}"
+        return common.load_plugin(spec)
+    except common.UsageError as err:
+        raise UsageError(str(err)) from None
 
 
 def _plugin_pairings(specs, names):

@@ -242,7 +242,7 @@ def test_cli_broken_plugin_subprocess(tmp_path):
     )
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
-        f"error: plugin {broken} failed to import (line 2 of broken.py): RuntimeError: boom"
+        f"error: --plugin {broken}: failed to import (line 2 of broken.py): RuntimeError: boom"
     ]
 
 

@@ -10,7 +10,9 @@ import json
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from .. import config as C
@@ -137,28 +139,44 @@ def setup_runtime(args: argparse.Namespace) -> list:
     return devices
 
 
-def load_plugin(spec: str) -> None:
-    """Imports ``spec``: a path to a ``.py`` file or a module name. Its top level registers
-    pairings (``jaxsoftmax.register_pairing``), families, ... which configs may then name."""
+def load_plugin(spec: str) -> ModuleType:
+    """Imports ``spec``: a path to a ``.py`` file or a dotted module name. Its top level
+    registers pairings (``jaxsoftmax.define_pairing``), families, ... which configs may then
+    name. The one plugin loader of every command (``python -m derivations`` uses it too).
+
+    Raises :class:`UsageError` (one line, no traceback) when the file is missing, the module
+    is not found or importing it fails (naming the line of the plugin that failed).
+    """
+    path = Path(spec)
     try:
-        if spec.endswith(".py") or os.sep in spec:
-            path = Path(spec)
+        if spec.endswith(".py") or path.exists():
             if not path.is_file():
-                raise UsageError(f"--plugin {spec}: no such file")
-            name = f"jaxsoftmax_plugin_{path.stem}"
+                raise UsageError(f"--plugin {spec}: plugin file not found")
+            name = f"jaxsoftmax_plugin_{abs(hash(str(path.resolve())))}"
             module_spec = importlib.util.spec_from_file_location(name, path)
             if module_spec is None or module_spec.loader is None:
-                raise UsageError(f"--plugin {spec}: not a Python file")
+                raise UsageError(f"--plugin {spec}: cannot load it as a Python module")
             module = importlib.util.module_from_spec(module_spec)
             sys.modules[name] = module
             module_spec.loader.exec_module(module)
-        else:
-            importlib.import_module(spec)
+            return module
+        return importlib.import_module(spec)
     except UsageError:
         raise
     except ModuleNotFoundError as err:
-        raise UsageError(f"--plugin {spec}: {err}") from None
-    except Exception as err:  # a plugin's own error: name it, without the traceback
-        raise UsageError(
-            f"--plugin {spec}: importing it failed: {type(err).__name__}: {err}"
-        ) from None
+        if err.name and spec.startswith(err.name):
+            raise UsageError(f"--plugin {spec}: plugin module not found") from None
+        raise UsageError(_failure(spec, err)) from None
+    except Exception as err:  # a broken plugin: syntax error, exception at import, ...
+        raise UsageError(_failure(spec, err)) from None
+
+
+def _failure(spec: str, err: BaseException) -> str:
+    where = ""
+    frames = traceback.extract_tb(err.__traceback__)
+    if isinstance(err, SyntaxError):
+        where = f" (line {err.lineno})"
+    elif frames:
+        where = f" (line {frames[-1].lineno} of {Path(frames[-1].filename).name})"
+    msg = str(err).splitlines()[0] if str(err) else ""
+    return f"--plugin {spec}: failed to import{where}: {type(err).__name__}: {msg}"
