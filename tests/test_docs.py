@@ -225,6 +225,7 @@ API_PAGES = {
     "activations": ["jaxsoftmax.activations"],
     "penalties": ["jaxsoftmax.penalties"],
     "pairings": ["jaxsoftmax.pairings"],
+    "definitions": ["jaxsoftmax.definitions"],
     "expfamily": ["jaxsoftmax.expfamily"],
     "gaussians": ["jaxsoftmax.gaussians"],
     "mlp": ["jaxsoftmax.mlp"],

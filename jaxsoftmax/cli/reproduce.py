@@ -24,6 +24,17 @@ from .. import experiment, io, paper, stats
 from ..progress import Progress
 from . import common, report
 
+__all__ = [
+    "across_seeds",
+    "compute",
+    "decisive",
+    "load_results",
+    "main",
+    "parser",
+    "results_from",
+    "summarise",
+]
+
 log = logging.getLogger("jaxsoftmax")
 
 PER_TRIAL = (*experiment.ESTIMATOR_METRICS, "rates", "loss_drop")
@@ -150,6 +161,7 @@ def summarise(config: C.Config, results: dict) -> dict:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command's flags: output options, common flags, one flag per configuration key."""
     p = argparse.ArgumentParser(
         prog="jaxsoftmax reproduce",
         description="Reproduce Dunne & Campbell (1997), section 4.1: three estimators on four "
@@ -170,6 +182,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``jaxsoftmax reproduce``: configuration from the flags, the engine, the report and files."""
     args = parser().parse_args(argv)
     common.start(args)
     config = common.config_from_args(args, C.Config())

@@ -38,6 +38,30 @@ from .. import experiment, io, stats
 from ..progress import Progress
 from . import common
 
+__all__ = [
+    "Chunk",
+    "SweepError",
+    "UnitIndex",
+    "chunk_inputs",
+    "default_chunk_size",
+    "figures",
+    "groups",
+    "iter_records",
+    "main",
+    "markdown",
+    "parser",
+    "plan",
+    "prepare_folder",
+    "records",
+    "run_chunk",
+    "run_sweep",
+    "scan",
+    "stop_between_chunks",
+    "summarise",
+    "write_chunk",
+    "write_summary",
+]
+
 log = logging.getLogger("jaxsoftmax")
 
 RECORD_METRICS = experiment.ESTIMATOR_METRICS
@@ -118,6 +142,7 @@ def plan(
 
 
 def default_chunk_size(devices) -> int:
+    """Units per chunk by default: 16 per CPU device, 1024 per accelerator."""
     return _default_size(devices[0].platform, len(devices))
 
 
@@ -131,6 +156,7 @@ def _default_size(platform: str, n_devices: int) -> int:
 
 
 def chunk_inputs(sweep: C.SweepSpec, chunk: Chunk):
+    """A chunk's per-unit seeds, trial indices and Hyper arrays (padded)."""
     units = chunk.padded()
     hypers = [experiment.hyper_of(sweep.cells[c]) for c, _ in units]
     hyper = experiment.Hyper(*(np.stack(v) for v in zip(*hypers)))
@@ -518,6 +544,7 @@ def _chaos_lines(sweep: C.SweepSpec) -> list[str]:
 
 
 def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) -> str:
+    """The sweep's ``summary.md``: per-cell intervals, paired tests with FDR, convergence."""
     varied = list(sweep.varied)
     flat = C.to_flat(sweep.base)
     fixed = {k: flat[k] for k in C.KEYS if k not in varied}
@@ -668,6 +695,7 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
 
 
 def write_summary(sweep: C.SweepSpec, folder: Path, meta: dict, *, plot: bool = True) -> str:
+    """Writes ``summary.json``, ``summary.md`` and the figures (refuses over missing records)."""
     folder = Path(folder)
     summary = summarise(sweep, folder)
     names = figures(sweep, summary, folder) if plot else []
@@ -683,6 +711,7 @@ def write_summary(sweep: C.SweepSpec, folder: Path, meta: dict, *, plot: bool = 
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command's flags."""
     p = argparse.ArgumentParser(
         prog="jaxsoftmax sweep", description=cast(str, __doc__).splitlines()[0]
     )
@@ -724,6 +753,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``jaxsoftmax sweep FILE``: validate, compute what is missing, write the summary."""
     args = parser().parse_args(argv)
     common.start(args)
     sweep = C.load_sweep(args.config, args.set)

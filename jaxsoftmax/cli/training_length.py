@@ -21,6 +21,15 @@ from .. import experiment, io, paper, stats
 from ..progress import Progress
 from . import common
 
+__all__ = [
+    "compute",
+    "figure",
+    "main",
+    "parser",
+    "report",
+    "summarise",
+]
+
 log = logging.getLogger("jaxsoftmax")
 
 DEFAULT_LENGTHS = (50, 100, 200, 500, 1000, 2000, 5000, 10000)
@@ -35,6 +44,7 @@ def compute(config: C.Config, *, quiet: bool = False) -> dict:
 
 
 def summarise(config: C.Config, results: dict) -> dict:
+    """Table 2 and the paired tests at each recorded length, from per-trial values."""
     lengths = list(config.training.record_at)
     per = results["per_trial"]
     rows, paired = [], []
@@ -65,6 +75,7 @@ def summarise(config: C.Config, results: dict) -> dict:
 
 
 def report(config: C.Config, summary: dict, meta: dict, figures: list[str]) -> str:
+    """The Markdown report: Table 2, paired tests and error rates by training length."""
     from .report import protocol
 
     names = list(config.estimators)
@@ -124,6 +135,7 @@ def report(config: C.Config, summary: dict, meta: dict, figures: list[str]) -> s
 
 
 def figure(config: C.Config, results: dict, out: Path) -> str:
+    """Mean eq. (4) and error rate against the training length, ± 2 standard errors."""
     from .figures import _plt, save
 
     plt = _plt()
@@ -146,6 +158,7 @@ def figure(config: C.Config, results: dict, out: Path) -> str:
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command's flags (``training.steps`` and ``record_at`` come from ``--lengths``)."""
     p = argparse.ArgumentParser(
         prog="jaxsoftmax training-length", description=cast(str, __doc__).splitlines()[0]
     )
@@ -164,6 +177,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``jaxsoftmax training-length``: one run with snapshots, the report and files."""
     args = parser().parse_args(argv)
     common.start(args)
     lengths = sorted(set(args.lengths))
