@@ -29,7 +29,8 @@ def _has(module: str) -> bool:
 @pytest.mark.skipif(not _has("mypy"), reason="mypy is not installed (it is in the [test] extra)")
 def test_mypy_clean(request):
     # The cache lives in pytest's cache folder (git-ignored): warm runs take seconds.
-    cache = request.config.cache.mkdir("mypy") if request.config.cache else None
+    pytest_cache = getattr(request.config, "cache", None)  # absent with -p no:cacheprovider
+    cache = pytest_cache.mkdir("mypy") if pytest_cache is not None else None
     cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
     cmd += ["--no-error-summary", "--hide-error-context"]
     if cache is not None:
