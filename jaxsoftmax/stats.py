@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["describe", "fdr", "paired", "paired_all", "ranking"]
+__all__ = ["decisive", "describe", "fdr", "paired", "paired_all", "ranking"]
 
 
 def describe(values: Sequence[float] | np.ndarray) -> dict:
@@ -76,6 +76,14 @@ def paired(a: np.ndarray, b: np.ndarray) -> dict:
         half = float(stats.t.ppf(0.975, n - 1)) * float(np.std(d, ddof=1)) / math.sqrt(n)
         row["diff_ci_low"], row["diff_ci_high"] = row["mean_diff"] - half, row["mean_diff"] + half
     return row
+
+
+def decisive(row: dict, level: float = 0.05) -> int:
+    """+1 where A is decisively better than B in a :func:`paired` row (the sign, Wilcoxon and
+    paired t tests all at p < ``level``, A's mean lower), −1 where B is, 0 otherwise."""
+    if max(row["sign_test_p"], row["wilcoxon_p"], row["ttest_p"]) >= level:
+        return 0
+    return 1 if row["mean_diff"] < 0 else -1
 
 
 def paired_all(values: Mapping[str, np.ndarray]) -> list[dict]:

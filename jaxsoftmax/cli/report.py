@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import config as C
-from .. import paper
+from .. import paper, stats
 from ..gaussians import analytic_paper_rates
 
 __all__ = ["across_seeds", "protocol", "rates_table", "readme_reproduction", "reproduction"]
@@ -146,7 +146,7 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in summary["paired"]:
-        decisive = max(row["sign_test_p"], row["wilcoxon_p"], row["ttest_p"]) < 0.05
+        decisive = stats.decisive(row) != 0
         lines.append(
             f"| {label(row['a'])} | {label(row['b'])} | {row['a_wins']}/{row['trials']} "
             f"| {row['b_wins']}/{row['trials']} | {row['mean_diff']:+.4f} "
@@ -254,7 +254,7 @@ def readme_reproduction(config: C.Config, summary: dict) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for row in summary["paired"]:
-        decisive = max(row["sign_test_p"], row["wilcoxon_p"], row["ttest_p"]) < 0.05
+        decisive = stats.decisive(row) != 0
         lines.append(
             f"| {label(row['a'])} | {label(row['b'])} | {row['a_wins']}/{row['trials']} "
             f"| {row['mean_diff']:+.4f} | {row['sign_test_p']:.2g} | {row['wilcoxon_p']:.2g} "
@@ -366,12 +366,7 @@ def readme_protocols(cells: list[dict], summary: dict, trials: int) -> str:
                     for p in summary["paired"]
                     if protocol(p) == proto and p["a"] == a and p["b"] == b
                 ]
-                dec = [
-                    0
-                    if max(p["sign_test_p"], p["wilcoxon_p"], p["ttest_p"]) >= 0.05
-                    else (1 if p["mean_diff"] < 0 else -1)
-                    for p in ps
-                ]
+                dec = [stats.decisive(p) for p in ps]
                 pairs.append(f"{dec.count(1)} / {dec.count(-1)}")
         lines.append(
             f"| {proto} | "

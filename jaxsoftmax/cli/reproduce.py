@@ -27,7 +27,6 @@ from . import common, report
 __all__ = [
     "across_seeds",
     "compute",
-    "decisive",
     "load_results",
     "main",
     "parser",
@@ -74,14 +73,6 @@ def _first(tree):
     return jax.tree.map(lambda a: np.asarray(a)[0], tree)
 
 
-def decisive(row: dict, level: float = 0.05) -> int:
-    """+1 where A is decisively better than B (all of the sign, Wilcoxon and paired t tests
-    at p < level), −1 where B is, 0 otherwise."""
-    if max(row["sign_test_p"], row["wilcoxon_p"], row["ttest_p"]) >= level:
-        return 0
-    return 1 if row["mean_diff"] < 0 else -1
-
-
 def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = False) -> dict:
     """The ranking and the paired comparisons for seeds ``config.seed … + n_seeds − 1``
     (``first``: the per-trial eq. (4) of the first seed, already computed): how many seeds
@@ -97,7 +88,7 @@ def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = F
         key = " > ".join(stats.ranking(eq4))
         rankings[key] = rankings.get(key, 0) + 1
         for row in stats.paired_all(eq4):
-            pairs.setdefault((row["a"], row["b"]), []).append(decisive(row))
+            pairs.setdefault((row["a"], row["b"]), []).append(stats.decisive(row))
     return {
         "seeds": list(range(config.seed, config.seed + n_seeds)),
         "rankings": rankings,
