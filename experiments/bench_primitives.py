@@ -11,6 +11,15 @@ median(peer); small calls are timed in batches of several calls per sample.
     python experiments/bench_primitives.py --quick      # smoke test: small sizes, 3 repeats
     python experiments/bench_primitives.py --sizes 512x1024 --repeats 9 --json out.json
 
+Inputs: logits z = s·N(0, 1) for each ``--scales`` s (default 1 and 4) and soft targets
+softmax(N(0, 1)). The scale matters to the log-space functions only: at s = 4 and 8192
+classes about a fifth of the rows are dominated by one logit (Σ_j e^{z_j − max z} < 2), where
+``logsumexp``, ``log_softmax`` and the cross-entropy take their log1p pass to keep the small
+terms (``jaxsoftmax.activations._log_norm``); at s = 1 no row is. "value+grad" is
+``jax.value_and_grad`` of Σ w·f(z) for activations (w a fixed N(0, 1) array: the gradient of
+Σ softmax(z) is identically 0, which XLA may simplify differently for the two) and of
+Σ ρ(z, t) for penalties.
+
 The value of ``softmax_cross_entropy_from_logits`` is the paper's ρ_c = Σ t log(t / z*), which
 includes Σ t log t (one more log per element than optax's −Σ t log z*); it is fused into the
 same pass, so the comparison is of the functions as shipped.
@@ -19,6 +28,7 @@ same pass, so the comparison is of the functions as shipped.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pathlib
 import platform
@@ -98,12 +108,14 @@ PEERS = {
 
 
 def variants(fn, takes_targets: bool, mode: str, what: str):
-    """The callable to time: (args) -> output, for mode eager/jit and what value/value+grad."""
+    """The callable to time: (args) -> output, for mode eager/jit and what value/value+grad.
+    Activations take (z, w) for value+grad (w: the cotangent weights), (z,) for value."""
     if what == "value":
         f = fn
+    elif takes_targets:
+        f = jax.value_and_grad(_sum_loss(fn))
     else:
-        loss = _sum_loss(fn) if takes_targets else (lambda z: jnp.sum(fn(z)))
-        f = jax.value_and_grad(loss)
+        f = jax.value_and_grad(lambda z, w: jnp.sum(fn(z) * w))
     return jax.jit(f) if mode == "jit" else f
 
 
@@ -129,7 +141,7 @@ def compare(ours, peer, args, repeats: int) -> tuple[float, float]:
     return statistics.median(t_ours), statistics.median(t_peer)
 
 
-def run(sizes, repeats: int, names=None) -> dict:
+def run(sizes, repeats: int, names=None, scales=(1.0, 4.0)) -> dict:
     results = {
         "jaxsoftmax": js.__file__,
         "machine": f"{platform.node()} ({platform.processor() or platform.machine()}), "
@@ -141,16 +153,22 @@ def run(sizes, repeats: int, names=None) -> dict:
         "repeats": repeats,
         "rows": [],
     }
-    for rows, cols in sizes:
-        kx, kt = jax.random.split(jax.random.key(0))
-        x = jax.random.normal(kx, (rows, cols), jnp.float32) * 4
+    for (rows, cols), scale in itertools.product(sizes, scales):
+        kx, kt, kw = jax.random.split(jax.random.key(0), 3)
+        x = jax.random.normal(kx, (rows, cols), jnp.float32) * scale
         t = jax.nn.softmax(jax.random.normal(kt, (rows, cols), jnp.float32))
+        w = jax.random.normal(kw, (rows, cols), jnp.float32)
+        dominated = float(jnp.mean(jnp.sum(jnp.exp(x - x.max(-1, keepdims=True)), -1) < 2))
         for name, (ours_fn, peer_fn, takes_targets) in CASES.items():
             if names and name not in names:
                 continue
-            args = (x, t) if takes_targets else (x,)
-            whats = ("value", "value+grad")
-            for what in whats:
+            for what in ("value", "value+grad"):
+                if takes_targets:
+                    args = (x, t)
+                elif what == "value":
+                    args = (x,)
+                else:  # cotangent weights of the output's shape (logsumexp: one per row)
+                    args = (x, w if jax.eval_shape(ours_fn, x).shape == w.shape else w[:, 0])
                 for mode in ("eager", "jit"):
                     ours = variants(ours_fn, takes_targets, mode, what)
                     peer = variants(peer_fn, takes_targets, mode, what)
@@ -159,6 +177,8 @@ def run(sizes, repeats: int, names=None) -> dict:
                         {
                             "name": name,
                             "shape": [rows, cols],
+                            "scale": scale,
+                            "dominated_rows": dominated,
                             "mode": mode,
                             "what": what,
                             "ours_ms": t_o * 1e3,
@@ -176,12 +196,14 @@ def report(results: dict) -> str:
         f"optax {results['optax']}; interleaved medians of {results['repeats']} samples",
         f"jaxsoftmax from {results['jaxsoftmax']}",
         "",
-        "| primitive | shape | mode | value / +grad | ours (ms) | peer (ms) | ours ÷ peer |",
-        "|---|---|---|---|---|---|---|",
+        "| primitive | shape | z scale (dominated rows) | mode | value / +grad | ours (ms) | "
+        "peer (ms) | ours ÷ peer |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:
         lines.append(
-            f"| {r['name']} | {r['shape'][0]}×{r['shape'][1]} | {r['mode']} | {r['what']} | "
+            f"| {r['name']} | {r['shape'][0]}×{r['shape'][1]} | {r['scale']:g} "
+            f"({r['dominated_rows']:.0%}) | {r['mode']} | {r['what']} | "
             f"{r['ours_ms']:.4f} | {r['peer_ms']:.4f} | {r['ratio']:.2f} |"
         )
     lines.append("")
@@ -203,6 +225,9 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=_size, nargs="+", default=[(128, 10), (2048, 8192)])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument(
+        "--scales", type=float, nargs="+", default=[1.0, 4.0], help="logits are scale·N(0, 1)"
+    )
     parser.add_argument("--only", nargs="+", choices=sorted(CASES), help="primitives to time")
     parser.add_argument("--quick", action="store_true", help="smoke test: small sizes, 3 repeats")
     parser.add_argument("--json", help="also write the results to this JSON file")
@@ -212,7 +237,7 @@ def main(argv=None) -> dict:
     sizes, repeats = args.sizes, args.repeats
     if args.quick:
         sizes, repeats = [(16, 10), (64, 256)], 3
-    results = run(sizes, repeats, args.only)
+    results = run(sizes, repeats, args.only, tuple(args.scales))
     print(report(results))
     if args.json:
         with open(args.json, "w") as f:
