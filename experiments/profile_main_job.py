@@ -137,8 +137,9 @@ def print_phases(phases: Phases, cache: str) -> None:
 
 
 def top_kernels(trace_dir: str, steps: int, top: int) -> None:
-    """A ``steps``-step training of the default configuration under ``jax.profiler``, then the
-    XLA kernels by time per step (summed over devices)."""
+    """A ``steps``-step run of the default configuration under ``jax.profiler`` (compiled
+    beforehand), then the XLA kernel time of each program and the kernels of a training
+    step, summed over devices."""
     config = C.override(C.validate(C.Config()), **{"training.steps": steps})
     experiment.run(config)  # compile outside the trace
     with jax.profiler.trace(trace_dir):
@@ -146,25 +147,26 @@ def top_kernels(trace_dir: str, steps: int, top: int) -> None:
     files = sorted(pathlib.Path(trace_dir).rglob("*.trace.json.gz"))
     events = json.load(gzip.open(files[-1]))["traceEvents"]
     per: collections.Counter = collections.Counter()
-    count: collections.Counter = collections.Counter()
     for e in events:
-        if e.get("ph") == "X" and "dur" in e:
-            per[e["name"]] += e["dur"]
-            count[e["name"]] += 1
-    # Kernels of the training loop run once per step on each device.
-    devices = len(jax.local_devices())
-    loop = {k: v for k, v in per.items() if count[k] in (steps * devices, steps)}
-    total = sum(loop.values()) / steps
-    print(f"\nXLA kernels of one training step ({steps}-step run, {devices} devices, summed):")
-    print(f"{len(loop)} kernels, {total / 1e3:.2f} ms of kernel time per step\n")
-    print("| kernel | µs per step | share |")
+        module = e.get("args", {}).get("hlo_module")
+        if e.get("ph") == "X" and module:
+            per[module, e["args"].get("hlo_op", e["name"])] += e.get("dur", 0.0)
+    modules: collections.Counter = collections.Counter()
+    for (module, _), us in per.items():
+        modules[module] += us
+    print(f"\nXLA kernel time of a {steps}-step run by program (all devices):")
+    print(", ".join(f"{m} {us / 1e3:.1f} ms" for m, us in modules.most_common()))
+    loop = {op: us / steps for (module, op), us in per.items() if module == "jit_advance"}
+    total = sum(loop.values())
+    print(f"\nOne training step: {len(loop)} kernels, {total / 1e3:.2f} ms (all devices)\n")
+    print("| kernel (jit_advance) | µs per step | share |")
     print("|---|---|---|")
+    for op, us in sorted(loop.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"| {op} | {us:.1f} | {us / total:.0%} |")
     kinds: collections.Counter = collections.Counter()
-    for name, us in loop.items():
-        kinds[name.split(".")[0]] += us / steps
-    for name, us in sorted(loop.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"| {name} | {us / steps:.1f} | {us / steps / total:.0%} |")
-    print("\nby kind: " + ", ".join(f"{k} {v / total:.0%}" for k, v in kinds.most_common(6)))
+    for op, us in loop.items():
+        kinds[op.split(".")[0]] += us
+    print("\nby kind: " + ", ".join(f"{k} {v / total:.0%}" for k, v in kinds.most_common(8)))
 
 
 def main(argv=None) -> None:

@@ -464,6 +464,52 @@ def test_logsumexp_and_log_softmax_keep_the_small_terms():
     assert logp[0] != 0.0
 
 
+@pytest.mark.parametrize("pad", [0, 300])
+def test_short_and_long_rows_take_the_same_log_sum(pad):
+    # _log_norm has a branch-free form for rows of ≤ _SMALL_ROW entries and a max-shifted sum
+    # plus a conditional log1p pass for longer ones; −∞ padding to 300 + entries takes the
+    # other form and must not change a value: small terms kept, ties counted, empty and NaN
+    # rows, masks, β ≠ 1, and the gradient.
+    from jaxsoftmax.activations import _SMALL_ROW
+
+    assert 3 + pad > _SMALL_ROW or pad == 0
+    rows = np.array(
+        [
+            [0.0, -40.0, -50.0],  # dominated: log1p of the small terms
+            [0.0, 0.0, -40.0],  # tied maxima
+            [1.0, 2.0, 3.0],  # spread
+            [-np.inf, -np.inf, -np.inf],  # empty
+            [np.nan, 0.0, 1.0],  # NaN row
+            [5.0, 5.0, 5.0],  # all tied
+        ]
+    )
+    e = np.exp
+    want = np.array(
+        [
+            np.log1p(e(-40.0) + e(-50.0)),
+            np.log(2 + e(-40.0)),
+            3 + np.log1p(e(-1.0) + e(-2.0)),
+            -np.inf,
+            np.nan,
+            5 + np.log(3),
+        ]
+    )
+    logp = rows - want[:, None]
+    logp[3] = -np.inf  # the empty row keeps its −∞ entries
+    with jax.enable_x64(True):
+        z = jnp.asarray(np.pad(rows, ((0, 0), (0, pad)), constant_values=-np.inf))
+        np.testing.assert_allclose(js.logsumexp(z), want, rtol=1e-15)
+        np.testing.assert_allclose(js.log_softmax(z)[:, :3], logp, rtol=1e-15)
+        beta2 = js.logsumexp(z[:1], beta=2.0)
+        np.testing.assert_allclose(beta2, [np.log1p(e(-80.0) + e(-100.0)) / 2], rtol=1e-15)
+        where = jnp.ones(z.shape, bool).at[2, 2].set(False)
+        masked = js.logsumexp(z, where=where)[2]
+        np.testing.assert_allclose(masked, 2 + np.log1p(e(-1.0)), rtol=1e-15)
+        grad = jax.grad(lambda a: jnp.sum(js.logsumexp(a)))(z[:3])
+        np.testing.assert_allclose(grad, js.softmax(z[:3]), rtol=1e-14)
+        assert np.all(grad[:, 3:] == 0)
+
+
 def test_nan_by_design():
     # As documented: a kept +∞ (two included) or NaN makes the row NaN; masked ones do not.
     for z in ([jnp.inf, jnp.inf, 0.0], [jnp.nan, 1.0, 2.0]):
