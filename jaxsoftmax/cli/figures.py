@@ -27,6 +27,10 @@ def save(fig, path: Path, *, tight: bool = True) -> str:
     plt = _plt()
     if tight:
         fig.tight_layout()
+    engine = fig.get_layout_engine()
+    if engine is not None:  # lay out once, then save without a second layout draw
+        engine.execute(fig)
+        fig.set_layout_engine("none")
     buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
@@ -122,6 +126,7 @@ def confusion_heatmaps(summary: dict, out: Path) -> str:
 def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
     """P̂(C_1 | x) of each estimator on trial 0 over the input plane, the exact posterior's
     contours overlaid, and the training sample with a class legend."""
+    import jax
     import jax.numpy as jnp
 
     import jaxsoftmax as js
@@ -132,13 +137,23 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
     spec, hyper = experiment.spec_of(config), experiment.hyper_of(config)
     grid = np.linspace(-3.5, 3.5, 141)
     gx, gy = np.meshgrid(grid, grid)
-    points = jnp.asarray(np.stack([gx, gy], -1).reshape(-1, 2), jnp.float32)
-    prob = experiment.problem(spec, hyper)
-    exact = np.asarray(js.gaussians.bayes_posterior(prob, points))[:, 0].reshape(gx.shape)
+    points = np.stack([gx, gy], -1).reshape(-1, 2).astype(np.float32)
+    names = tuple(example["params"])
+
+    # One compiled program for every panel (eager calls would compile op by op, each time).
+    @jax.jit
+    def surfaces(points, params):
+        prob = experiment.problem(spec, hyper)
+        out = [js.gaussians.bayes_posterior(prob, points)[:, 0]]
+        for name, p in zip(names, params):
+            out.append(js.get_pairing(name).activate(mlp.apply(p, points))[:, 0])
+        return jnp.stack(out)
+
+    values = np.asarray(surfaces(points, tuple(example["params"][n] for n in names)))
+    exact = values[0].reshape(gx.shape)
     panels = {"Bayes posterior (exact)": exact}
-    for name, params in example["params"].items():
-        estimate = js.get_pairing(name).activate(mlp.apply(params, points))
-        panels[paper.label(name)] = np.asarray(estimate)[:, 0].reshape(gx.shape)
+    for name, v in zip(names, values[1:]):
+        panels[paper.label(name)] = v.reshape(gx.shape)
     fig, axes = plt.subplots(
         1,
         len(panels),
