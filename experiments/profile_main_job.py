@@ -35,8 +35,8 @@ if str(ROOT) not in sys.path:  # run as a script: profile this checkout's jaxsof
 import jax  # noqa: E402
 
 from jaxsoftmax import config as C  # noqa: E402
-from jaxsoftmax import experiment, io, paper  # noqa: E402
-from jaxsoftmax.cli import common, report, reproduce  # noqa: E402
+from jaxsoftmax import experiment, io  # noqa: E402
+from jaxsoftmax.cli import common, reproduce  # noqa: E402
 
 _IMPORTED = time.perf_counter()
 
@@ -107,18 +107,7 @@ def run_phases(args) -> Phases:
         figures = fig.reproduction_figures(config, results, summary, out)
         phases.mark(f"figures ({len(figures)} PNG; imports matplotlib)")
     meta = {**io.metadata(), "seconds": end - _IMPORTED, "devices_used": len(devices)}
-    io.write_text(out / "report.md", report.reproduction(config, summary, meta, figures))
-    io.write_json(
-        out / "results.json",
-        {
-            "config": C.to_dict(config),
-            "meta": meta,
-            "per_trial": results["per_trial"],
-            "bayes": results["bayes"],
-            "summary": summary,
-            "paper": {"table2": paper.TABLE2, "tables": paper.TABLES},
-        },
-    )
+    reproduce.write(out, config, results, summary, meta, figures)
     phases.mark("report.md + results.json")
     return phases
 

@@ -199,22 +199,27 @@ def _nonzero(s):
 # --------------------------------------------------------------------------------------------
 
 
+def _normalised(e, axes):
+    return e / _nonzero(jnp.sum(e, axes, keepdims=True))
+
+
+def _softmax_tangent(s, x_dot, mask, axes):
+    # d softmax = s ⊙ (dx − ⟨s, dx⟩): the article's Jacobian σ_i(δ_ij − σ_j) applied to dx.
+    # Masked entries and empty rows have s = 0, so their tangents are exactly 0.
+    x_dot = x_dot if mask is None else jnp.where(mask, x_dot, jnp.zeros_like(x_dot))
+    return s * (x_dot - jnp.sum(s * x_dot, axes, keepdims=True))
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1,))
 def _softmax(x, axes, mask):
-    e = jnp.exp(x)
-    s = jnp.sum(e, axes, keepdims=True)
-    return e / _nonzero(s)
+    return _normalised(jnp.exp(x), axes)
 
 
 @_softmax.defjvp
 def _softmax_jvp(axes, primals, tangents):
-    # d softmax = s ⊙ (dx − ⟨s, dx⟩): the article's Jacobian σ_i(δ_ij − σ_j) applied to dx.
-    # Masked entries and empty rows have s = 0, so their tangents are exactly 0.
     x, mask = primals
-    x_dot, _ = tangents
     s = _softmax(x, axes, mask)
-    x_dot = x_dot if mask is None else jnp.where(mask, x_dot, jnp.zeros_like(x_dot))
-    return s, s * (x_dot - jnp.sum(s * x_dot, axes, keepdims=True))
+    return s, _softmax_tangent(s, tangents[0], mask, axes)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
@@ -225,17 +230,14 @@ def _softmax_z(z, mask, axes):
     outside, the tangent of ``z − m`` splits that fusion (measured 1.3–1.6× slower value +
     gradient at 2048 × 8192 on CPU). Same values and tangents as :func:`_softmax`."""
     x, _ = _shift(z, axes, mask, None)
-    e = jnp.exp(x)
-    return e / _nonzero(jnp.sum(e, axes, keepdims=True))
+    return _normalised(jnp.exp(x), axes)
 
 
 @_softmax_z.defjvp
 def _softmax_z_jvp(axes, primals, tangents):
     z, mask = primals
-    z_dot, _ = tangents
     s = _softmax_z(z, mask, axes)
-    z_dot = z_dot if mask is None else jnp.where(mask, z_dot, jnp.zeros_like(z_dot))
-    return s, s * (z_dot - jnp.sum(s * z_dot, axes, keepdims=True))
+    return s, _softmax_tangent(s, tangents[0], mask, axes)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(3,))

@@ -32,6 +32,7 @@ __all__ = [
     "parser",
     "results_from",
     "summarise",
+    "write",
 ]
 
 log = logging.getLogger("jaxsoftmax")
@@ -194,6 +195,25 @@ def main(argv: list[str] | None = None) -> int:
         from . import figures as fig
 
         figures = fig.reproduction_figures(config, results, summary, out)
+    text = write(out, config, results, summary, meta, figures)
+    if not args.quiet:
+        print(text)
+    log.info(
+        "wrote %s, %s and %d figures in %.1f s (training and evaluation: %.1f s)",
+        out / "report.md",
+        out / "results.json",
+        len(figures),
+        time.perf_counter() - start,
+        seconds,
+    )
+    return 0
+
+
+def write(
+    out: Path, config: C.Config, results: dict, summary: dict, meta: dict, figures: list[str]
+) -> str:
+    """Writes ``report.md`` and ``results.json`` (read back by :func:`load_results`) into
+    ``out``; returns the report's text."""
     text = report.reproduction(config, summary, meta, figures)
     io.write_text(out / "report.md", text)
     io.write_json(
@@ -207,17 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             "paper": {"table2": paper.TABLE2, "tables": paper.TABLES},
         },
     )
-    if not args.quiet:
-        print(text)
-    log.info(
-        "wrote %s, %s and %d figures in %.1f s (training and evaluation: %.1f s)",
-        out / "report.md",
-        out / "results.json",
-        len(figures),
-        time.perf_counter() - start,
-        seconds,
-    )
-    return 0
+    return text
 
 
 def load_results(path: str | Path) -> tuple[C.Config, dict]:
