@@ -391,7 +391,8 @@ def log_softmax(
     away: float32 ``log_softmax([0, -20])`` is ``[-2.06e-9, -20]``, not ``[0, -20]``. Finite
     for any finite ``z`` and β (e.g. ±3e38 in float32). Masked entries are −∞ (log 0); an
     all-masked row is all −∞ with zero gradient. NaN by design exactly where :func:`softmax`
-    is NaN.
+    is NaN. ``jax.nn.log_softmax`` rounds those small terms away; keeping them costs a second
+    pass on rows of more than 256 entries dominated by one (see :func:`logsumexp`).
 
     Args:
       z: logits, shape ``(..., q, ...)``.
@@ -481,7 +482,11 @@ def logsumexp(
 
     **Differs from** ``jax.nn.logsumexp`` / ``jax.scipy.special.logsumexp``: their default
     ``axis=None`` reduces over *all* axes, ours (``-1``) over the class axis only; and their
-    ``b`` is a multiplicative weight inside the sum, not an inverse temperature.
+    ``b`` is a multiplicative weight inside the sum, not an inverse temperature. They round
+    1 + e^−40 to 1. **Cost**: as theirs, except on rows of more than 256 entries where one
+    entry dominates (Σ e^{β(z_j − m)} < 2): keeping the small terms takes a second pass over
+    the input when any row of the call is such (measured up to 2.2× ``jax.nn.logsumexp``'s
+    time on CPU, ``experiments/bench_primitives.py``).
 
     A kept +∞ entry (−∞ for β < 0) gives +∞ (−∞), the smooth max of a row with an infinite
     maximum (its gradient is then not meaningful). NaN by design: a row with a kept NaN;
