@@ -2,27 +2,28 @@
 cluster (``jaxsoftmax sweep FILE --cluster local:N | tcp://HOST:PORT | SCHEDULER_FILE``).
 
 **Who does what.** The *driver* (the ``jaxsoftmax sweep`` process) plans the missing chunks
-from its results folder (:func:`jaxsoftmax.cli.sweep.scan`), submits them as tasks of
-:func:`compute_chunk` a few at a time, and, as each finishes (``as_completed``), writes its
-records through the same atomic writer as the single-process path; the summary is written
-once, at the end, by the driver. A *worker* runs one chunk per task exactly as the
-single-process path does (:func:`jaxsoftmax.cli.sweep.run_chunk`: one compiled, vmapped
-program sharded over the worker's local devices) and returns the chunk's metrics (a few
-small arrays) to the driver: no shared filesystem is needed. The scheduler assigns chunks to
-free workers dynamically and gives the chunk of a worker that died to another one.
+from its results folder (:func:`jaxsoftmax.sweeps.scan`), scatters the sweep to the workers
+once, submits batches of chunks as tasks of :func:`compute_batch` a few at a time, and, as
+each finishes, hands the metrics to the same background writer as the single-process path;
+the summary is written once, at the end, by the driver. A *worker* computes a batch exactly
+as the single-process path does (:func:`jaxsoftmax.sweeps.compute`: one compiled, vmapped
+program, one chunk per device) and returns the metrics (a few small arrays) to the driver:
+no shared filesystem is needed. The scheduler assigns batches to free workers dynamically and
+gives the batch of a worker that died to another one; a sweep that cannot progress (no
+worker alive, none with the resources asked) stops with one line naming the cause.
 
 **Workers' runtime.** :class:`RuntimePlugin` (a Dask ``WorkerPlugin``) sets each worker's
 XLA host-device count, compilation cache and ``--plugin`` imports before its first JAX
-computation (:func:`ensure_runtime`, the same logic as the command line's
-:func:`jaxsoftmax.cli.common.setup_runtime`); :func:`compute_chunk` calls it again, so a
+computation (:func:`ensure_runtime`, the same logic as the command line's:
+:func:`jaxsoftmax.runtime.setup`); :func:`compute_batch` calls it again, so a
 worker that joined late or lost the plugin is set up all the same.
 
-**Determinism contract** (``docs/cluster.md``; enforced by ``tests/test_cluster.py``): the
-same description, the same chunk size and the same number of devices per worker give
-bitwise-identical records on any number of workers or processes, resumed or not, as the
-single-process run on that many devices; across chunk sizes or device counts, smooth
-pairings agree to :data:`CROSS_LAYOUT_RTOL` on eq. (4). Pairings in :data:`CHAOTIC` amplify
-a one-ulp change of the initial weights to visibly different results
+**Determinism contract** (``docs/cluster.md``; enforced by ``tests/test_cluster.py``): a
+chunk is computed on one device, its units fixed by the plan (:mod:`jaxsoftmax.sweeps.plan`),
+so the same folder (its chunk size) gives bitwise-identical results on any number of
+workers, processes or devices per worker of one platform, resumed, repaired or not; across
+chunk sizes, smooth pairings agree to :data:`CROSS_LAYOUT_RTOL` on eq. (4). Pairings in
+:data:`CHAOTIC` amplify a one-ulp change of the initial weights to visibly different results
 (:func:`ulp_spread`), so for them only the bitwise guarantee holds.
 
 Importing this module needs no Dask; using a cluster does (``pip install
@@ -31,12 +32,11 @@ Importing this module needs no Dask; using a cluster does (``pip install
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import functools
+import hashlib
+import json
 import logging
 import os
-import pickle
 import re
 import socket
 import time
@@ -63,7 +63,7 @@ __all__ = [
     "Engine",
     "Runtime",
     "RuntimePlugin",
-    "compute_chunk",
+    "compute_batch",
     "connect",
     "ensure_runtime",
     "parse_cluster",
@@ -74,6 +74,9 @@ log = logging.getLogger("jaxsoftmax")
 
 # Seconds to wait for a scheduler (and, for an existing cluster, its first worker).
 CONNECT_TIMEOUT = 20.0
+# Seconds without any chunk of ours running or finishing before the driver calls it a stall.
+STALL_TIMEOUT = 60.0
+RETRIES = 1
 # eq. (4) of smooth pairings across chunk sizes / device counts (measured: <= 2e-6 relative
 # on CPU for the tests' sweeps; a factor of 10 margin).
 CROSS_LAYOUT_RTOL = 2e-5
@@ -115,18 +118,13 @@ def ensure_runtime(runtime: Runtime) -> list:
     JAX computation of the process: the caller checks the count it gets."""
     if _RUNTIME["runtime"] == runtime:
         return _RUNTIME["devices"]
-    from .cli import common
+    from . import runtime as rt
 
     for plugin in runtime.plugins:
         if plugin not in _RUNTIME["plugins"]:
-            common.load_plugin(plugin)
+            rt.load_plugin(plugin)
             _RUNTIME["plugins"].add(plugin)
-    args = argparse.Namespace(
-        devices=runtime.devices,
-        cache_dir=runtime.cache_dir or "",
-        no_cache=runtime.cache_dir is None,
-    )
-    devices = common.setup_runtime(args)
+    devices = rt.setup(runtime.devices, runtime.cache_dir)
     _RUNTIME.update(runtime=runtime, devices=devices)
     return devices
 
@@ -134,10 +132,11 @@ def ensure_runtime(runtime: Runtime) -> list:
 class RuntimePlugin(WorkerPlugin):
     """Runs :func:`ensure_runtime` on every worker as it joins, before any task."""
 
-    name = "jaxsoftmax-runtime"
-
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, name: str = "jaxsoftmax-runtime"):
+        # The name is the sweep's own (connect() derives it from the runtime): a second
+        # sweep on a shared cluster registers its own set-up instead of replacing this one.
         self.runtime = runtime
+        self.name = name
 
     def setup(self, worker=None):
         ensure_runtime(self.runtime)
@@ -161,16 +160,12 @@ def describe_worker(runtime: Runtime | None = None) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=2)
-def _sweep(payload: bytes):
-    return pickle.loads(payload)
-
-
-def compute_chunk(payload: bytes, chunk, n_devices: int, runtime: Runtime) -> dict:
-    """One task: the chunk's metrics (``{metric: (units, …)}`` for the records, padding
-    dropped), computed by :func:`jaxsoftmax.cli.sweep.run_chunk` on the worker's first
-    ``n_devices`` devices; ``payload`` is the pickled sweep (unpickled once per worker)."""
-    from .cli.sweep import RECORD_METRICS, run_chunk
+def compute_batch(sweep, batch: Sequence, n_devices: int, runtime: Runtime) -> dict:
+    """One task: the metrics of ``batch`` (chunks of one group, one per device), computed by
+    :func:`jaxsoftmax.sweeps.compute` on the worker's first ``n_devices`` devices — the
+    same function, so the same numbers, as a local run. ``sweep`` arrives once per worker
+    (scattered by the driver), not with every task."""
+    from .sweeps import compute
 
     devices = ensure_runtime(runtime)
     if len(devices) < n_devices:
@@ -180,8 +175,7 @@ def compute_chunk(payload: bytes, chunk, n_devices: int, runtime: Runtime) -> di
             "it before any JAX use, or pass --devices"
         )
     start = time.perf_counter()
-    out = run_chunk(_sweep(payload), chunk, devices[:n_devices])
-    metrics = {m: np.asarray(out[m]) for m in (*RECORD_METRICS, "bayes_error_rate")}
+    metrics = compute(sweep, batch, devices[:n_devices])
     return {
         "metrics": metrics,
         "seconds": time.perf_counter() - start,
@@ -219,7 +213,18 @@ def parse_cluster(text: str) -> tuple[str, int | str]:
             raise ClusterError(f"--cluster {text}: unknown or empty address; {forms}")
         return "address", text
     if text and Path(text).expanduser().is_file():
-        return "scheduler_file", str(Path(text).expanduser())
+        path = Path(text).expanduser()
+        try:
+            info = json.loads(path.read_text())
+            ok = isinstance(info, dict) and isinstance(info.get("address"), str)
+        except (OSError, ValueError):
+            ok = False
+        if not ok:
+            raise ClusterError(
+                f"--cluster {text}: not a Dask scheduler file (expected JSON with an "
+                '"address", as written by `dask scheduler --scheduler-file FILE`)'
+            )
+        return "scheduler_file", str(path)
     raise ClusterError(f"--cluster {text}: no such scheduler file; {forms}")
 
 
@@ -245,7 +250,9 @@ class Engine:
     platform: str
     resources: dict | None = None
     where: str = ""
-    retries: int = 0
+    retries: int = RETRIES
+    stall_timeout: float = STALL_TIMEOUT
+    tag: str = "sweep"
 
     def workers(self) -> int:
         return len(self.client.scheduler_info(n_workers=-1)["workers"])
@@ -254,65 +261,108 @@ class Engine:
         """Tasks that can run at once (threads over all workers)."""
         return max(1, sum(self.client.nthreads().values()))
 
-    def run_chunks(self, sweep, chunks: Sequence) -> Iterator[tuple[object, dict]]:
-        """Yields ``(chunk, result of compute_chunk)`` as chunks finish, in any order.
+    def _stall(self) -> str | None:
+        """Why no task of ours can run now, or None: no worker alive, or none offering the
+        resources asked."""
+        workers = self.client.scheduler_info(n_workers=-1)["workers"]
+        if not workers:
+            return "no worker is alive (did they all die? see their logs)"
+        if self.resources:
+            ok = [
+                w
+                for w in workers.values()
+                if all(w.get("resources", {}).get(k, 0) >= v for k, v in self.resources.items())
+            ]
+            if not ok:
+                asked = ",".join(f"{k}={v:g}" for k, v in self.resources.items())
+                return (
+                    f"no worker offers --resources {asked} (start workers with "
+                    f"`dask worker ... --resources {asked}`)"
+                )
+        return None
 
-        At most two tasks per worker thread are submitted at a time (the scheduler's queue
-        and the driver's memory stay proportional to a chunk, not to the sweep); a chunk
-        whose worker dies is given by the scheduler to another worker. Closing the generator
-        early (an interrupted sweep) cancels the chunks in flight."""
+    def run_chunks(self, sweep, batches: Sequence) -> Iterator:
+        """Yields ``(chunk, metrics, info)`` as batches finish, in any order, and ``None``
+        about once a second while waiting (so the driver can act on a signal).
+
+        The sweep is scattered to the workers once; at most two tasks per worker thread are
+        submitted at a time (the scheduler's queue and the driver's memory stay proportional
+        to a batch); a batch whose worker dies is given by the scheduler to another worker
+        (``retries`` times after an error). When nothing of ours runs or finishes for
+        ``stall_timeout`` seconds and no worker can take it, a :class:`ClusterError` names the
+        cause. Closing the generator early (an interrupted sweep) cancels what is in flight."""
         distributed = _distributed()
-        payload = pickle.dumps(sweep, protocol=pickle.HIGHEST_PROTOCOL)
-        todo = deque(chunks)
+        shared = self.client.scatter(sweep, broadcast=True, hash=False)
+        todo = deque(batches)
         owner: dict = {}
-        done = distributed.as_completed()
-        tag = sweep.hash[:8]
+        tag = self.tag
+        last_progress = time.monotonic()
 
         def submit():
-            chunk = todo.popleft()
+            batch = todo.popleft()
             future = self.client.submit(
-                compute_chunk,
-                payload,
-                chunk,
+                compute_batch,
+                shared,
+                batch,
                 self.n_devices,
                 self.runtime,
-                key=f"jaxsoftmax-{tag}-{chunk.name}",
+                key=f"jaxsoftmax-{tag}-{batch[0].name}",
                 pure=False,
                 resources=self.resources,
                 retries=self.retries,
             )
-            owner[future] = chunk
-            done.add(future)
+            owner[future] = batch
 
         try:
             for _ in range(min(len(todo), 2 * self.slots())):
                 submit()
-            for future in done:
-                chunk = owner.pop(future)
+            while owner:
                 try:
-                    result = future.result()
-                except distributed.KilledWorker as err:
-                    raise ClusterError(
-                        f"chunk {chunk.name}: its workers died repeatedly ({err}); see the "
-                        "workers' logs (memory limit? device failure?)"
-                    ) from None
-                except ClusterError:
-                    raise
-                except Exception as err:
-                    raise ClusterError(
-                        f"chunk {chunk.name} failed on a worker: {type(err).__name__}: {err}"
-                    ) from None
-                future.release()
-                yield chunk, result
-                del result
-                if todo:
-                    room = 2 * self.slots() - len(owner)
-                    for _ in range(min(len(todo), max(room, 1 if not owner else 0))):
-                        submit()
+                    finished = distributed.wait(
+                        list(owner), timeout=1.0, return_when="FIRST_COMPLETED"
+                    ).done
+                except TimeoutError:  # distributed.wait raises when nothing finished in time
+                    finished = set()
+                if not finished:
+                    running = any(self.client.processing().values())
+                    if running:
+                        last_progress = time.monotonic()
+                    elif time.monotonic() - last_progress > self.stall_timeout:
+                        why = self._stall() or (
+                            f"no chunk has started for {self.stall_timeout:g} s"
+                        )
+                        raise ClusterError(f"the sweep is stalled: {why}")
+                    yield None
+                    continue
+                last_progress = time.monotonic()
+                for future in finished:
+                    batch = owner.pop(future)
+                    try:
+                        result = future.result()
+                    except distributed.KilledWorker as err:
+                        raise ClusterError(
+                            f"chunk {batch[0].name}: its workers died repeatedly ({err}); see "
+                            "the workers' logs (memory limit? device failure?)"
+                        ) from None
+                    except ClusterError:
+                        raise
+                    except Exception as err:
+                        raise ClusterError(
+                            f"chunk {batch[0].name} failed on a worker: {type(err).__name__}: {err}"
+                        ) from None
+                    future.release()
+                    info = {"seconds": result["seconds"] / len(batch), "worker": result["worker"]}
+                    for chunk, metrics in zip(batch, result["metrics"]):
+                        yield chunk, metrics, info
+                    del result
+                room = 2 * self.slots() - len(owner)
+                for _ in range(min(len(todo), max(room, 0))):
+                    submit()
+                if todo and not owner:
+                    submit()
         finally:
             if owner:
                 self.client.cancel(list(owner))
-            done.clear()
 
 
 @contextmanager
@@ -324,13 +374,17 @@ def connect(
     plugins: Sequence[str] = (),
     resources: Mapping[str, float] | None = None,
     timeout: float | None = None,
+    stall_timeout: float | None = None,
+    retries: int | None = None,
 ) -> Iterator[Engine]:
     """Starts (``local:N``) or joins (an address, a scheduler file) a Dask cluster, sets up
     its workers (:class:`RuntimePlugin`) and yields an :class:`Engine`; a local cluster is
     closed on exit, a joined one is left running.
 
     ``devices``: per worker (a local cluster's default: the cores shared out, at least 1;
-    a joined cluster's: what its workers have, the smallest count if they differ)."""
+    a joined cluster's: what its workers have, the smallest count if they differ);
+    ``timeout``: seconds to wait for the scheduler and its first worker (default
+    :data:`CONNECT_TIMEOUT`); ``stall_timeout``, ``retries``: see :meth:`Engine.run_chunks`."""
     kind, value = parse_cluster(text)
     distributed = _distributed()
     timeout = CONNECT_TIMEOUT if timeout is None else timeout
@@ -369,7 +423,8 @@ def connect(
                 f"--cluster {text}: the scheduler has no workers after {timeout:g} s; start "
                 "some (dask worker ADDRESS)"
             ) from None
-        client.register_plugin(RuntimePlugin(runtime))
+        tag = hashlib.sha256(repr(runtime).encode() + os.urandom(8)).hexdigest()[:10]
+        client.register_plugin(RuntimePlugin(runtime, name=f"jaxsoftmax-runtime-{tag}"))
         # A synchronous client returns the results (typed as a coroutine or the results).
         info = cast("dict[str, dict[str, Any]]", client.run(describe_worker, runtime))
         platforms = {i["platform"] for i in info.values()}
@@ -395,6 +450,9 @@ def connect(
             sorted(platforms)[0],
             dict(resources) if resources else None,
             f"{where} ({len(info)} workers x {n} {sorted(platforms)[0]} device(s))",
+            RETRIES if retries is None else int(retries),
+            STALL_TIMEOUT if stall_timeout is None else float(stall_timeout),
+            tag,
         )
     finally:
         client.close()

@@ -326,20 +326,88 @@ def unit_sharding(
     return NamedSharding(Mesh(np.array(list(devices)), ("units",)), PartitionSpec("units"))
 
 
+# The progress hook of the running program: the compiled programs call :func:`_tick`, which
+# forwards to the ``progress`` argument of the :func:`run_units` call in flight (programs are
+# cached and shared between calls; the hook is not part of them).
+_PROGRESS: dict[str, Callable[[int], None] | None] = {"fn": None}
+
+
+def _tick(steps_done) -> None:
+    fn = _PROGRESS["fn"]
+    if fn is not None:
+        fn(int(steps_done))
+
+
+def _fused(spec: Spec, calls: int, keep: bool):
+    """One unit, start to finish: :func:`setup`, ``calls`` × (steps / calls) training steps
+    (a scan of scans; after each outer step a host callback reports the steps done, so one
+    compiled program still gives progress), :func:`evaluate`."""
+    per_call = spec.steps // calls
+
+    def one(seed, trial, hyper):
+        state, data = setup(spec, seed, trial, hyper)
+
+        def outer(state, i):
+            state, losses, vals = advance(spec, state, data, hyper, per_call)
+            # i is the (unbatched) outer index: one callback per tick, not one per unit.
+            jax.debug.callback(_tick, (i + 1) * per_call)
+            return state, (losses, vals)
+
+        state, (losses, vals) = jax.lax.scan(outer, state, jnp.arange(calls))
+        # (calls, E, per_call) -> (E, steps): the losses before each step, in step order.
+        losses, vals = (jnp.moveaxis(a, 0, 1).reshape(a.shape[1], -1) for a in (losses, vals))
+        out = evaluate(spec, state, data, hyper, losses, vals)
+        if keep:
+            out = {**out, "_data": data, "_params": state.params, "_losses": losses}
+        return out
+
+    return one
+
+
+def pack(out: Mapping[str, jax.Array]) -> tuple[jax.Array, tuple]:
+    """The per-unit outputs ``{name: (U, …)}`` as one ``(U, F)`` uint32 array (each field's
+    bits, so one device→host transfer carries them all) and the layout to :func:`unpack` it."""
+    fields, layout = [], []
+    for name in sorted(out):
+        a = out[name]
+        if a.dtype == jnp.bool_:
+            a = a.astype(jnp.int32)
+        width = a.dtype.itemsize
+        if width != 4:
+            raise TypeError(f"pack: {name} has dtype {a.dtype}; 4-byte types only")
+        flat = a.reshape(a.shape[0], -1)
+        fields.append(jax.lax.bitcast_convert_type(flat, jnp.uint32))
+        layout.append((name, a.shape[1:], np.dtype(a.dtype).str))
+    return jnp.concatenate(fields, axis=1), tuple(layout)
+
+
+def unpack(packed: np.ndarray, layout: tuple) -> dict[str, np.ndarray]:
+    """Inverse of :func:`pack` on the host: ``{name: (U, …)}`` NumPy arrays (views)."""
+    out, col = {}, 0
+    packed = np.ascontiguousarray(packed)
+    for name, shape, dtype in layout:
+        size = int(np.prod(shape, dtype=np.int64))
+        out[name] = packed[:, col : col + size].view(np.dtype(dtype)).reshape(-1, *shape)
+        col += size
+    return out
+
+
 @functools.lru_cache(maxsize=64)
-def _program(stage: str, spec: Spec, sharding: NamedSharding, steps: int = 0):
-    """One jitted, vmapped stage, pinned to ``sharding``: compiled once per (stage, spec,
-    devices, batch size, steps per call)."""
-    if stage == "setup":
-        return jax.jit(
-            jax.vmap(functools.partial(setup, spec)), in_shardings=sharding, out_shardings=sharding
-        )
-    if stage == "advance":
-        fn = jax.vmap(functools.partial(advance, spec, steps=steps))
-        return jax.jit(fn, donate_argnums=0, in_shardings=sharding, out_shardings=sharding)
-    return jax.jit(
-        jax.vmap(functools.partial(evaluate, spec)), in_shardings=sharding, out_shardings=sharding
-    )
+def _program(spec: Spec, sharding: NamedSharding, calls: int, keep: bool):
+    """The whole batch, setup → train → evaluate, as ONE jitted, vmapped program pinned to
+    ``sharding``: compiled once per (spec, devices, batch size, progress ticks). Returns the
+    packed metrics (one transfer) and, with ``keep``, the data and parameters."""
+    fn = jax.vmap(_fused(spec, calls, keep))
+    layout: dict[str, tuple] = {}
+
+    def program(seeds, trials, hyper):
+        out = fn(seeds, trials, hyper)
+        extra = {k: out.pop(k) for k in ("_data", "_params", "_losses") if k in out}
+        packed, layout["layout"] = pack(out)
+        return packed, extra
+
+    jitted = jax.jit(program, in_shardings=sharding, out_shardings=sharding)
+    return jitted, layout
 
 
 def run_units(
@@ -353,15 +421,19 @@ def run_units(
     calls: int | None = None,
     progress: Callable[[int], None] | None = None,
     keep: bool = False,
-) -> dict:
+    fetch: bool = True,
+):
     """Computes a batch of units (``seeds``, ``trials`` ``(U,)``; ``hyper`` leaves ``(U, …)``):
-    :func:`trial` vmapped, jitted once per (spec, devices, batch size), sharded over
-    ``devices`` (default: the largest number of local devices that divides U).
+    :func:`trial` vmapped, as one program compiled once per (spec, devices, batch size),
+    sharded over ``devices`` (default: the largest number of local devices that divides U).
 
-    Training runs in ``calls`` equal calls of one compiled program (default
-    :func:`n_calls`), with ``progress(steps_done)`` after each. Returns host NumPy arrays,
-    ``{metric: (U, …)}`` as :func:`evaluate` gives them; with ``keep``, also ``"_data"`` and
-    ``"_params"`` (the data and trained parameters of every unit, for figures).
+    Training runs in ``calls`` equal parts (default :func:`n_calls`) inside that program,
+    with ``progress(steps_done)`` called from the device after each. Returns host NumPy
+    arrays, ``{metric: (U, …)}`` as :func:`evaluate` gives them, after ONE device→host
+    transfer; with ``keep``, also ``"_data"``, ``"_params"`` and ``"_losses"`` (the data,
+    trained parameters and losses of every unit, for figures). With ``fetch=False`` it
+    returns at once a function that waits for the result and returns it (the program runs
+    asynchronously meanwhile: the caller can dispatch the next batch first).
     """
     u = len(trials)
     if devices is None:
@@ -374,32 +446,26 @@ def run_units(
     if spec.steps % calls:
         raise ValueError(f"calls={calls} must divide the {spec.steps} steps")
     sharding = unit_sharding(devices)
-    setup_fn = _program("setup", spec, sharding)
-    advance_fn = _program("advance", spec, sharding, spec.steps // calls)
-    evaluate_fn = _program("evaluate", spec, sharding)
+    program, layout = _program(spec, sharding, calls, keep)
     args = jax.device_put(
         (np.asarray(seeds, np.uint32), np.asarray(trials, np.int32), Hyper(*hyper)), sharding
     )
-    hyper_d = args[2]
-    state, data = setup_fn(*args)
-    loss_chunks, val_chunks = [], []
-    for i in range(calls):
-        state, chunk_losses, chunk_vals = advance_fn(state, data, hyper_d)
-        loss_chunks.append(chunk_losses)
-        val_chunks.append(chunk_vals)
-        if progress is not None:
-            jax.block_until_ready(state.step)
-            progress((i + 1) * (spec.steps // calls))
-    # Joined on the host: an eager jnp.concatenate would compile a program of its own.
-    losses = np.concatenate(jax.device_get(loss_chunks), axis=-1)
-    vals = np.concatenate(jax.device_get(val_chunks), axis=-1)
-    out = evaluate_fn(state, data, hyper_d, losses, vals)
-    result = {k: np.asarray(v) for k, v in jax.device_get(out).items()}
-    if keep:
-        result["_data"] = jax.device_get(data)
-        result["_params"] = jax.device_get(state.params)
-        result["_losses"] = losses
-    return result
+    _PROGRESS["fn"] = progress
+    try:
+        packed, extra = program(*args)
+        if fetch:
+            jax.block_until_ready(packed)
+    finally:
+        if fetch:
+            _PROGRESS["fn"] = None
+
+    def result() -> dict:
+        host, extra_host = jax.device_get((packed, extra))
+        out = unpack(np.asarray(host), layout["layout"])
+        out.update(extra_host)
+        return out
+
+    return result() if fetch else result
 
 
 def run(

@@ -30,7 +30,8 @@ except ImportError:  # in the [test] extra: a missing engine is a failure, not a
 from jaxsoftmax import cli
 from jaxsoftmax import cluster as K
 from jaxsoftmax import config as C
-from jaxsoftmax.cli import sweep
+from jaxsoftmax import sweeps as S
+from jaxsoftmax.sweeps import store, summary
 
 STRICT_PROMOTION = False  # optax inside (see conftest.py)
 
@@ -49,19 +50,38 @@ SWEEP = {
     "grid": {"training.learning_rate": [0.05, 0.1]},
 }
 N_RECORDS = 2 * 12 * 3
+SWEEP_ESTIMATORS = C.load_sweep(SWEEP).estimators
 
 
-def read_records(folder: Path) -> dict:
-    return {(r["cell"], r["trial"], r["estimator"]): r for r in sweep.iter_records(folder)}
+class Results(dict):
+    """Every number of a folder, ``{metric: array}`` (confusion tables included), compared
+    bitwise (NaN equal to NaN) with ``==``; ``len`` counts the complete trainings'
+    (cell, trial, estimator) rows."""
+
+    def __eq__(self, other) -> bool:
+        return self.keys() == other.keys() and all(
+            np.array_equal(self[k], other[k], equal_nan=self[k].dtype.kind == "f") for k in self
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __len__(self) -> int:
+        return int(self["_complete"].sum()) * self["eq4"].shape[2]
+
+
+def read_records(folder: Path) -> Results:
+    a = S.load_arrays(folder, tables=True)
+    out = Results({k: v for k, v in a.items() if isinstance(v, np.ndarray)})
+    out["_complete"] = out.pop("complete")
+    return out
 
 
 def record_lines(folder: Path) -> list[tuple]:
-    """Every record line of the folder's chunk files (duplicates kept)."""
+    """Every (cell, trial, estimator) row of the folder's chunk files (duplicates kept)."""
     keys = []
-    for path in (folder / "chunks").glob("chunk-*.jsonl"):
-        for line in path.read_text().splitlines():
-            r = json.loads(line)
-            keys.append((r["cell"], r["trial"], r["estimator"]))
+    for path in (folder / "chunks").glob("g*-c*.parquet"):
+        table, _, _ = store.read_chunk(path, columns=["cell", "trial", "estimator"])
+        keys += list(zip(*(table.column(c).to_pylist() for c in ("cell", "trial", "estimator"))))
     return keys
 
 
@@ -129,22 +149,22 @@ def test_cluster_records_equal_the_single_process_run_bitwise(
     tmp, desc, cache = workspace
     _, address = local_cluster
     calls = {"chunks": [], "summary": 0}
-    write_chunk, write_summary = sweep.write_chunk, sweep.write_summary
+    write_chunk, write_summary = store.Writer._write, S.write_summary
 
-    def counting_chunk(sw, folder, chunk, metrics):
+    def counting_chunk(self, chunk, metrics, info):
         calls["chunks"].append(chunk.name)
-        return write_chunk(sw, folder, chunk, metrics)
+        return write_chunk(self, chunk, metrics, info)
 
     def counting_summary(*a, **k):
         calls["summary"] += 1
         return write_summary(*a, **k)
 
-    monkeypatch.setattr(sweep, "write_chunk", counting_chunk)
-    monkeypatch.setattr(sweep, "write_summary", counting_summary)
+    monkeypatch.setattr(store.Writer, "_write", counting_chunk)
+    monkeypatch.setattr(S, "write_summary", counting_summary)
     out = tmp / "on-cluster"
     assert cli.main(sweep_args(desc, out, cache, "--cluster", address)) == 0
     got = read_records(out)
-    assert got == reference  # every field, every float bit (JSON round-trips float64)
+    assert got == reference  # every metric and confusion table, every float bit
     lines = record_lines(out)
     assert len(lines) == len(set(lines)) == N_RECORDS  # each unit exactly once
     assert len(calls["chunks"]) == len(set(calls["chunks"])) == 12
@@ -167,7 +187,7 @@ def test_a_worker_killed_mid_sweep_loses_and_duplicates_nothing(
     def killer():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            written = len(list((out / "chunks").glob("chunk-*.jsonl"))) if out.exists() else 0
+            written = len(list((out / "chunks").glob("g*-c*.parquet"))) if out.exists() else 0
             if written >= 1:
                 busy = {w: t for w, t in client.processing().items() if t}
                 held = {w: k for w, k in client.has_what().items() if k}
@@ -215,7 +235,7 @@ def test_an_interrupted_driver_resumes_with_nothing_lost_or_duplicated(
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and p.poll() is None:
-        if out.exists() and list((out / "chunks").glob("chunk-*.jsonl")):
+        if out.exists() and list((out / "chunks").glob("g*-c*.parquet")):
             break
         time.sleep(0.05)
     p.send_signal(signal.SIGINT)
@@ -254,11 +274,45 @@ def test_chunk_sizes_agree_to_the_stated_tolerance_for_a_smooth_pairing(workspac
     args[args.index("--chunk-size") + 1] = "4"
     assert cli.main(args) == 0
     got = read_records(out)
-    assert got.keys() == reference.keys()
-    smooth = [k for k in reference if k[2] == "softmax/cross_entropy"]
-    a = np.array([reference[k]["eq4"] for k in smooth])
-    b = np.array([got[k]["eq4"] for k in smooth])
+    assert np.array_equal(got["_complete"], reference["_complete"])
+    e = list(SWEEP_ESTIMATORS).index("softmax/cross_entropy")
+    a, b = reference["eq4"][:, :, e], got["eq4"][:, :, e]
     np.testing.assert_allclose(b, a, rtol=K.CROSS_LAYOUT_RTOL, atol=0)
+
+
+def test_one_device_per_worker_gives_the_same_bits_as_two_devices(workspace, reference):
+    # A chunk runs on one device whatever the machine has: the reference used 2 devices in
+    # one process; a local cluster of 2 workers with 1 device each gives the same bits.
+    tmp, desc, cache = workspace
+    out = tmp / "local2x1"
+    args = sweep_args(desc, out, cache, "--cluster", "local:2")
+    args[args.index("--devices") + 1] = "1"
+    assert cli.main(args) == 0
+    assert read_records(out) == reference
+
+
+def test_a_sweep_no_worker_can_run_stops_with_the_cause(workspace, local_cluster, capsys):
+    # --resources that no worker offers: one line naming the cause, not a silent wait.
+    tmp, desc, cache = workspace
+    _, address = local_cluster
+    args = sweep_args(desc, tmp / "stalled", cache, "--cluster", address)
+    args += ["--resources", "GPU=1", "--stall-timeout", "3"]
+    start = time.monotonic()
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert "stalled" in err and "no worker offers --resources GPU=1" in err, err
+    assert "Traceback" not in err and time.monotonic() - start < 60
+
+
+def test_two_sweeps_on_one_cluster_keep_their_own_worker_set_up(local_cluster):
+    client, address = local_cluster
+    tags = []
+    for _ in range(2):
+        with K.connect(address, timeout=10) as engine:
+            tags.append(engine.tag)
+    plugins = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+    assert tags[0] != tags[1]
+    assert all(f"jaxsoftmax-runtime-{t}" in plugins for t in tags), plugins
 
 
 def test_chaotic_pairings_are_measured_and_named_in_the_summary():
@@ -279,13 +333,17 @@ def test_chaotic_pairings_are_measured_and_named_in_the_summary():
     assert "l1/cross_entropy" in K.CHAOTIC and "softmax/cross_entropy" not in K.CHAOTIC
     chaotic = C.load_sweep({"base": {"trials": 2, "estimators": ["l1/cross_entropy"]}})
     smooth = C.load_sweep({"base": {"trials": 2}})
-    assert "Chaotic pairings: l1/cross_entropy" in "\n".join(sweep._chaos_lines(chaotic))
-    assert sweep._chaos_lines(smooth) == []
+    assert "Chaotic pairings: l1/cross_entropy" in "\n".join(summary._chaos_lines(chaotic))
+    assert summary._chaos_lines(smooth) == []
 
 
 def test_bad_cluster_values_get_one_clear_line(workspace, capsys, monkeypatch):
-    _, desc, _ = workspace
+    tmp, desc, _ = workspace
     monkeypatch.setattr(K, "CONNECT_TIMEOUT", 2.0)
+    garbage, empty, braces = tmp / "garbage.json", tmp / "empty.json", tmp / "braces.json"
+    garbage.write_text("\x00\x01 not json")
+    empty.write_text("")
+    braces.write_text("{}")
     for value, message in [
         ("local:0", "expected local:N"),
         ("local:x", "expected local:N"),
@@ -294,6 +352,9 @@ def test_bad_cluster_values_get_one_clear_line(workspace, capsys, monkeypatch):
         ("tcp://", "unknown or empty address"),
         ("no-such-file.json", "no such scheduler file"),
         ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler"),  # loopback, nothing there
+        (str(garbage), "not a Dask scheduler file"),
+        (str(empty), "not a Dask scheduler file"),
+        (str(braces), "not a Dask scheduler file"),
     ]:
         code = cli.main(["sweep", str(desc), "--cluster", value, "--no-cache", "--quiet"])
         err = capsys.readouterr().err
@@ -302,12 +363,3 @@ def test_bad_cluster_values_get_one_clear_line(workspace, capsys, monkeypatch):
         assert err.startswith("error: ") and message in err, (value, err)
     code = cli.main(["sweep", str(desc), "--cluster", "local:1", "--resources", "GPU"])
     assert code == 2 and "--resources GPU: expected NAME=AMOUNT" in capsys.readouterr().err
-
-
-def test_the_scan_index_is_compact_and_behaves_as_a_set():
-    index = sweep.UnitIndex(3, 4)
-    index.add((1, 2))
-    index.add((2, 0))
-    assert (1, 2) in index and (0, 0) not in index and (5, 0) not in index
-    assert len(index) == 2 and list(index) == [(1, 2), (2, 0)] and index == {(1, 2), (2, 0)}
-    assert index.mask.nbytes == 12  # one byte per training, whatever the records

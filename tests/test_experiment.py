@@ -199,7 +199,12 @@ def test_pinned_regression_values():
     for n, v in PINNED_EQ4_MEAN.items():
         assert got[n] == pytest.approx(v, rel=2e-4), (n, got)
     assert float(r["error_rate"].mean()) == pytest.approx(PINNED_ERROR_RATE_MEAN, abs=2e-3)
-    assert float(r["bayes_error_rate"].mean()) == pytest.approx(PINNED_BAYES_ERROR_MEAN, abs=1e-6)
+    # The Bayes rule's error is a count of test points: exact on the CPU that pinned it; on
+    # another platform float32 rounding of the exact posterior may flip a point on the class
+    # boundary (measured on an H200: 2 of the 4 x 2000 test points), 1/8000 of the mean each.
+    points = TINY.trials * TINY.problem.n_test_per_class * TINY.problem.n_classes
+    tol = 1e-6 if jax.default_backend() == "cpu" else 3.0 / points
+    assert float(r["bayes_error_rate"].mean()) == pytest.approx(PINNED_BAYES_ERROR_MEAN, abs=tol)
 
 
 def test_spec_and_hyper_split_the_configuration():
@@ -210,6 +215,8 @@ def test_spec_and_hyper_split_the_configuration():
 
 
 def test_run_refuses_units_that_do_not_split_over_the_devices():
+    if len(jax.local_devices()) < 2:
+        pytest.skip(f"needs 2 devices, {jax.default_backend()} has {len(jax.local_devices())}")
     spec, hyper = X.spec_of(TINY), X.hyper_of(TINY)
     hyp = X.Hyper(*(np.broadcast_to(a, (3, *np.shape(a))) for a in hyper))
     with pytest.raises(ValueError, match="3 units cannot be split evenly over 2 devices"):

@@ -42,13 +42,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from .. import config as C
     from .. import io
+    from ..runtime import SetupError
+    from ..sweeps.store import SweepError
     from .common import UsageError
-    from .sweep import SweepError
 
     try:
         module = importlib.import_module(COMMANDS[name])
         return int(module.main(rest) or 0)
-    except (C.ConfigError, io.OutputError, UsageError, SweepError) as err:
+    except (C.ConfigError, io.OutputError, UsageError, SweepError, SetupError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except (ValueError, TypeError, OSError) as err:  # bad input met deeper in the library

@@ -4,24 +4,16 @@ plugins, logging, and turning errors into one clear line (never a raw traceback)
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import logging
-import os
 import sys
-import traceback
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from .. import config as C
+from .. import runtime
+from ..runtime import DEFAULT_CACHE
 
 log = logging.getLogger("jaxsoftmax")
-
-DEFAULT_CACHE = (
-    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jaxsoftmax" / "xla"
-)
 
 
 class UsageError(Exception):
@@ -110,73 +102,9 @@ def start(args: argparse.Namespace) -> None:
 
 
 def setup_runtime(args: argparse.Namespace) -> list:
-    """The host-device count and the compilation cache, before any JAX computation. Returns
-    the devices to use. Called by command entry points only: importing jaxsoftmax sets
-    nothing."""
-    import jax
-
-    n = args.devices
-    if n < 0:
-        raise UsageError(f"--devices: expected a count >= 1, got {n}")
-    try:  # one XLA host device per core, so the work can be split over the cores
-        jax.config.update("jax_num_cpu_devices", n or os.cpu_count() or 1)
-    except RuntimeError:  # the backend is already up (e.g. called from a running program)
-        pass
-    if not args.no_cache:
-        cache = Path(args.cache_dir).expanduser()
-        try:
-            cache.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise UsageError(f"--cache-dir {cache}: cannot create it ({err.strerror})") from None
-        jax.config.update("jax_compilation_cache_dir", str(cache))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    devices = jax.local_devices()
-    if n and devices[0].platform != "cpu":
-        if n > len(devices):
-            raise UsageError(f"--devices: {n} requested, {len(devices)} present")
-        devices = devices[:n]
-    return devices
+    """The host-device count and the compilation cache, before any JAX computation
+    (:func:`jaxsoftmax.runtime.setup`). Returns the devices to use."""
+    return runtime.setup(args.devices, None if args.no_cache else args.cache_dir)
 
 
-def load_plugin(spec: str) -> ModuleType:
-    """Imports ``spec``: a path to a ``.py`` file or a dotted module name. Its top level
-    registers pairings (``jaxsoftmax.define_pairing``), families, ... which configs may then
-    name. The one plugin loader of every command (``python -m derivations`` uses it too).
-
-    Raises :class:`UsageError` (one line, no traceback) when the file is missing, the module
-    is not found or importing it fails (naming the line of the plugin that failed).
-    """
-    path = Path(spec)
-    try:
-        if spec.endswith(".py") or path.exists():
-            if not path.is_file():
-                raise UsageError(f"--plugin {spec}: plugin file not found")
-            name = f"jaxsoftmax_plugin_{abs(hash(str(path.resolve())))}"
-            module_spec = importlib.util.spec_from_file_location(name, path)
-            if module_spec is None or module_spec.loader is None:
-                raise UsageError(f"--plugin {spec}: cannot load it as a Python module")
-            module = importlib.util.module_from_spec(module_spec)
-            sys.modules[name] = module
-            module_spec.loader.exec_module(module)
-            return module
-        return importlib.import_module(spec)
-    except UsageError:
-        raise
-    except ModuleNotFoundError as err:
-        if err.name and spec.startswith(err.name):
-            raise UsageError(f"--plugin {spec}: plugin module not found") from None
-        raise UsageError(_failure(spec, err)) from None
-    except Exception as err:  # a broken plugin: syntax error, exception at import, ...
-        raise UsageError(_failure(spec, err)) from None
-
-
-def _failure(spec: str, err: BaseException) -> str:
-    where = ""
-    frames = traceback.extract_tb(err.__traceback__)
-    if isinstance(err, SyntaxError):
-        where = f" (line {err.lineno})"
-    elif frames:
-        where = f" (line {frames[-1].lineno} of {Path(frames[-1].filename).name})"
-    msg = str(err).splitlines()[0] if str(err) else ""
-    return f"--plugin {spec}: failed to import{where}: {type(err).__name__}: {msg}"
+load_plugin = runtime.load_plugin

@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-import io as _io
 from pathlib import Path
 
 import numpy as np
 
 from .. import config as C
-from .. import io, paper
+from .. import paper
+from ..plotting import pyplot, save
 
 __all__ = ["reproduction_figures", "save"]
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save(fig, path: Path, *, tight: bool = True) -> str:
-    """Writes ``fig`` to ``path`` atomically (mode 0644); closes it; returns the file name."""
-    plt = _plt()
-    if tight:
-        fig.tight_layout()
-    engine = fig.get_layout_engine()
-    if engine is not None:  # lay out once, then save without a second layout draw
-        engine.execute(fig)
-        fig.set_layout_engine("none")
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    io.write_bytes(path, buf.getvalue())
-    return Path(path).name
+_plt = pyplot  # the names this module's functions use
 
 
 def penalty_surfaces(out: Path) -> list[str]:

@@ -1,0 +1,269 @@
+"""A sweep's summary: per-cell intervals, paired tests with FDR, convergence, figures —
+computed from the loaded results (:func:`jaxsoftmax.sweeps.load_arrays`), written through
+:mod:`jaxsoftmax.io`.
+
+The summary is written only when every training is present: it is never silently
+incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import config as C
+from .. import io, stats
+from .load import load_arrays
+from .store import SweepError
+
+__all__ = ["METRIC_LABELS", "SUMMARY_METRICS", "figures", "markdown", "summarise", "write_summary"]
+
+SUMMARY_METRICS = ("eq4", "error_rate")
+METRIC_LABELS = {"eq4": "eq. (4), test sample (lower is better)", "error_rate": "test error rate"}
+
+
+def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
+    """Per (cell, estimator): statistics of eq. (4) and the error rate; per cell: paired
+    comparisons of eq. (4) between estimators on the same trials (same data, same start),
+    with Benjamini–Hochberg adjusted p-values across every comparison of the sweep.
+
+    Refuses (:class:`SweepError`) when any record is missing: a summary is never silently
+    incomplete."""
+    data = load_arrays(folder)
+    t = sweep.trials
+    complete = data["complete"][:, :t]
+    missing = int((~complete).sum()) + max(0, t - data["complete"].shape[1]) * len(sweep.cells)
+    if missing:
+        raise SweepError(
+            f"{folder}: {missing} of {sweep.n_trainings} trainings have no complete records; "
+            "run the sweep again to compute them before summarising"
+        )
+    names = {n: e for e, n in enumerate(sweep.estimators)}
+    order = [data["estimators"].index(n) for n in sweep.estimators]
+    # (cells, estimators, trials), float64 of the stored float32 values.
+    arrays = {
+        m: np.moveaxis(data[m][:, :t][:, :, order], 1, 2).astype(np.float64)
+        for m in (*SUMMARY_METRICS, "grad_norm")
+    }
+    filled = np.ones(arrays["eq4"].shape, bool)
+    bayes = data["bayes_error_rate"][:, :t].astype(np.float64)
+    rows, paired = [], []
+    for cell in range(len(sweep.cells)):
+        cv = sweep.cell_values(cell)
+        for e, name in enumerate(sweep.estimators):
+            row = {"cell": cell, **cv, "estimator": name}
+            for m in SUMMARY_METRICS:
+                row[m] = stats.describe(list(arrays[m][cell, e]))
+            row["bayes_error_rate"] = float(np.mean(bayes[cell]))
+            rows.append(row)
+        eq4 = {n: arrays["eq4"][cell, e].copy() for n, e in names.items()}
+        for p in stats.paired_all(eq4):
+            paired.append({"cell": cell, **cv, **p})
+    grad = {n: arrays["grad_norm"][:, e][filled[:, e]] for n, e in names.items()}
+    grad = {n: g[np.isfinite(g)] for n, g in grad.items()}
+    adjusted = stats.fdr([p["wilcoxon_p"] for p in paired])
+    for p, q in zip(paired, adjusted):
+        p["wilcoxon_p_fdr"] = q
+    return {
+        "cells": rows,
+        "paired": paired,
+        "grad_norm": {
+            n: {"median": float(np.median(g)), "max": float(np.max(g))}
+            for n, g in grad.items()
+            if g.size
+        },
+        "n_records": len(sweep.cells) * sweep.trials * len(sweep.estimators),
+    }
+
+
+def _ci(s: dict, digits: int = 4) -> str:
+    if not s["n"]:
+        return "—"
+    if s["n"] < 2:
+        return f"{s['mean']:.{digits}f}"
+    return f"{s['mean']:.{digits}f} [{s['ci_low']:.{digits}f}, {s['ci_high']:.{digits}f}]"
+
+
+def _chaos_lines(sweep: C.SweepSpec) -> list[str]:
+    """A paragraph on the sweep's pairings measured chaotic (:data:`jaxsoftmax.cluster.CHAOTIC`),
+    or nothing."""
+    from ..cluster import CHAOTIC
+
+    chaotic = [n for n in sweep.estimators if n in CHAOTIC]
+    if not chaotic:
+        return []
+    return [
+        "Chaotic pairings: "
+        + ", ".join(f"{n} (median change {CHAOTIC[n]:.0e})" for n in chaotic)
+        + ". Moving every initial weight by one ulp changes their eq. (4) after training by "
+        "that much (relative, median over trials; docs/cluster.md), far above float32 "
+        "rounding. Their per-trial records are reproducible bitwise with the folder's chunk "
+        "size (on any number of devices or workers of one platform); another chunk size or "
+        "platform gives different per-trial numbers: compare their distributions, not single "
+        "trials.",
+        "",
+    ]
+
+
+def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) -> str:
+    """The sweep's ``summary.md``: per-cell intervals, paired tests with FDR, convergence."""
+    varied = list(sweep.varied)
+    flat = C.to_flat(sweep.base)
+    fixed = {k: flat[k] for k in C.KEYS if k not in varied}
+    lines = [
+        f"# Sweep `{sweep.name}`",
+        "",
+        f"{len(sweep.cells)} cells × {sweep.trials} trials × {len(sweep.estimators)} estimators "
+        f"(hash `{sweep.hash}`); varied: {', '.join(varied) or 'nothing'}; fixed: "
+        + ", ".join(f"{k} = {json.dumps(v)}" for k, v in fixed.items())
+        + ".",
+        "",
+        f"Records: {summary['n_records']}. " + meta.get("run_line", ""),
+        "",
+        "Trials are paired across estimators *and* across cells: a trial's data and initial "
+        "weights depend on the seed, the trial index and the data-shaping settings only "
+        "(common random numbers; `jaxsoftmax.experiment`).",
+        "",
+        *_chaos_lines(sweep),
+        "## Per cell: mean [95% CI] over trials (non-finite results counted, not averaged)",
+        "",
+        "| "
+        + " | ".join([*varied, "estimator", "eq. (4)", "error rate", "Bayes", "non-finite"])
+        + " |",
+        "|" + "---|" * (len(varied) + 5),
+    ]
+    for r in summary["cells"]:
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    *(json.dumps(r[k]) for k in varied),
+                    r["estimator"],
+                    _ci(r["eq4"]),
+                    _ci(r["error_rate"]),
+                    f"{r['bayes_error_rate']:.4f}",
+                    f"{r['eq4']['nonfinite']}/{sweep.trials}",
+                ]
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "## Paired comparisons of eq. (4) (A wins: lower); p adjusted for the false discovery "
+        f"rate over all {len(summary['paired'])} comparisons (Benjamini–Hochberg)",
+        "",
+        "| "
+        + " | ".join(
+            [*varied, "A", "B", "trials", "A wins", "mean A − B", "Wilcoxon p", "FDR-adjusted p"]
+        )
+        + " |",
+        "|" + "---|" * (len(varied) + 7),
+    ]
+    for p in summary["paired"]:
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    *(json.dumps(p[k]) for k in varied),
+                    p["a"],
+                    p["b"],
+                    str(p["trials"]),
+                    f"{p['a_wins']}/{p['trials']}",
+                    f"{p['mean_diff']:+.4f}",
+                    f"{p['wilcoxon_p']:.2g}",
+                    f"{p['wilcoxon_p_fdr']:.2g}",
+                ]
+            )
+            + " |"
+        )
+    lines += [
+        "",
+        "## Convergence (final gradient norm of the training loss)",
+        "",
+        "| estimator | median | max |",
+        "|---|---|---|",
+    ]
+    for n, g in summary["grad_norm"].items():
+        lines.append(f"| {n} | {g['median']:.2e} | {g['max']:.2e} |")
+    if figures:
+        lines += ["", "## Figures", "", *(f"![{f}]({f})" for f in figures)]
+    return "\n".join(lines) + "\n"
+
+
+def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
+    """For each varied numeric key and metric: the mean against the key, one line per
+    estimator with its 95% band; one panel per combination of the other varied keys, panels
+    in numeric order on shared axes, one legend."""
+    from ..plotting import pyplot, save
+
+    plt = pyplot()
+    varied = list(sweep.varied)
+    names = []
+    for key in varied:
+        if not all(isinstance(r[key], (int, float)) for r in summary["cells"]):
+            continue
+        others = [k for k in varied if k != key]
+        panels = sorted(
+            {tuple(r[k] for k in others) for r in summary["cells"]},
+            key=lambda t: [json.dumps(x) if not isinstance(x, (int, float)) else x for x in t],
+        )
+        if len(panels) > 12:
+            continue
+        for metric in SUMMARY_METRICS:
+            fig, axes = plt.subplots(
+                1,
+                len(panels),
+                figsize=(4.6 * len(panels) + 0.8, 3.8),
+                squeeze=False,
+                sharex=True,
+                sharey=True,
+            )
+            for ax, panel in zip(axes[0], panels):
+                rows = [r for r in summary["cells"] if tuple(r[k] for k in others) == panel]
+                for name in sweep.estimators:
+                    pr = sorted((r for r in rows if r["estimator"] == name), key=lambda r: r[key])
+                    x = np.array([r[key] for r in pr], float)
+                    m = np.array([r[metric]["mean"] for r in pr])
+                    (line,) = ax.plot(x, m, marker="o", ms=3, label=name)
+                    ax.fill_between(
+                        x,
+                        [r[metric]["ci_low"] for r in pr],
+                        [r[metric]["ci_high"] for r in pr],
+                        color=line.get_color(),
+                        alpha=0.2,
+                        lw=0,
+                    )
+                if metric == "error_rate":
+                    b = sorted({(r[key], r["bayes_error_rate"]) for r in rows})
+                    ax.plot(*zip(*b), "k--", lw=1, label="Bayes rule")
+                xs = sorted({r[key] for r in rows})
+                if len(xs) > 1 and xs[0] > 0 and xs[-1] / xs[0] >= 20:
+                    ax.set_xscale("log")
+                ax.set_xlabel(key)
+                ax.set_title(
+                    ", ".join(f"{k} = {v}" for k, v in zip(others, panel))
+                    or f"{sweep.trials} trials per point, 95% CI bands",
+                    fontsize=8,
+                )
+                ax.grid(alpha=0.3)
+            axes[0][0].set_ylabel(METRIC_LABELS[metric])
+            handles, labels = axes[0][0].get_legend_handles_labels()
+            ncols = min(len(labels), 3 * len(panels))
+            legend_rows = -(-len(labels) // ncols)
+            fig.legend(handles, labels, loc="lower center", ncols=ncols, fontsize=7)
+            fig.tight_layout(rect=(0, 0.06 * legend_rows + 0.02, 1, 1))
+            names.append(save(fig, out / f"{metric}_vs_{key.replace('.', '_')}.png", tight=False))
+    return names
+
+
+def write_summary(sweep: C.SweepSpec, folder: Path, meta: dict, *, plot: bool = True) -> str:
+    """Writes ``summary.json``, ``summary.md`` and the figures (refuses over missing records)."""
+    folder = Path(folder)
+    summary = summarise(sweep, folder)
+    names = figures(sweep, summary, folder) if plot else []
+    text = markdown(sweep, summary, meta, names)
+    io.write_json(folder / "summary.json", summary)
+    io.write_text(folder / "summary.md", text)
+    return text
