@@ -326,36 +326,13 @@ def unit_sharding(
     return NamedSharding(Mesh(np.array(list(devices)), ("units",)), PartitionSpec("units"))
 
 
-# The progress hook of the running program: the compiled programs call :func:`_tick`, which
-# forwards to the ``progress`` argument of the :func:`run_units` call in flight (programs are
-# cached and shared between calls; the hook is not part of them).
-_PROGRESS: dict[str, Callable[[int], None] | None] = {"fn": None}
-
-
-def _tick(steps_done) -> None:
-    fn = _PROGRESS["fn"]
-    if fn is not None:
-        fn(int(steps_done))
-
-
-def _fused(spec: Spec, calls: int, keep: bool):
-    """One unit, start to finish: :func:`setup`, ``calls`` × (steps / calls) training steps
-    (a scan of scans; after each outer step a host callback reports the steps done, so one
-    compiled program still gives progress), :func:`evaluate`."""
-    per_call = spec.steps // calls
+def _fused(spec: Spec, keep: bool):
+    """One unit, start to finish: :func:`setup`, ``spec.steps`` training steps,
+    :func:`evaluate` (with ``keep``, also the data, parameters and losses)."""
 
     def one(seed, trial, hyper):
         state, data = setup(spec, seed, trial, hyper)
-
-        def outer(state, i):
-            state, losses, vals = advance(spec, state, data, hyper, per_call)
-            # i is the (unbatched) outer index: one callback per tick, not one per unit.
-            jax.debug.callback(_tick, (i + 1) * per_call)
-            return state, (losses, vals)
-
-        state, (losses, vals) = jax.lax.scan(outer, state, jnp.arange(calls))
-        # (calls, E, per_call) -> (E, steps): the losses before each step, in step order.
-        losses, vals = (jnp.moveaxis(a, 0, 1).reshape(a.shape[1], -1) for a in (losses, vals))
+        state, losses, vals = advance(spec, state, data, hyper, spec.steps)
         out = evaluate(spec, state, data, hyper, losses, vals)
         if keep:
             out = {**out, "_data": data, "_params": state.params, "_losses": losses}
@@ -392,22 +369,57 @@ def unpack(packed: np.ndarray, layout: tuple) -> dict[str, np.ndarray]:
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _program(spec: Spec, sharding: NamedSharding, calls: int, keep: bool):
-    """The whole batch, setup → train → evaluate, as ONE jitted, vmapped program pinned to
-    ``sharding``: compiled once per (spec, devices, batch size, progress ticks). Returns the
-    packed metrics (one transfer) and, with ``keep``, the data and parameters."""
-    fn = jax.vmap(_fused(spec, calls, keep))
-    layout: dict[str, tuple] = {}
+def _split_packed(keep: bool, layout: dict, fn):
+    """``fn``'s metrics packed into one array (:func:`pack`), the ``_``-keys kept apart."""
 
-    def program(seeds, trials, hyper):
-        out = fn(seeds, trials, hyper)
+    def program(*args):
+        out = dict(fn(*args))
         extra = {k: out.pop(k) for k in ("_data", "_params", "_losses") if k in out}
         packed, layout["layout"] = pack(out)
         return packed, extra
 
-    jitted = jax.jit(program, in_shardings=sharding, out_shardings=sharding)
-    return jitted, layout
+    return program
+
+
+@functools.lru_cache(maxsize=64)
+def _program(
+    stage: str,
+    spec: Spec,
+    sharding: NamedSharding,
+    steps: int = 0,
+    keep: bool = False,
+    pairings: tuple = (),
+):
+    """One jitted, vmapped program pinned to ``sharding``, compiled once per (stage, spec,
+    devices, batch size, steps per call): ``"trial"`` (setup → train → evaluate in ONE
+    program, metrics packed for one transfer) or the stages ``"setup"``, ``"advance"``,
+    ``"evaluate"`` of a run with progress between calls. Returns the jitted function and
+    the packed layout (filled when it is first traced). No host callbacks: every program
+    can be kept in the persistent compilation cache (JAX does not cache programs with host
+    callbacks). ``pairings`` (the estimators' objects) only keys the cache: a pairing
+    redefined under the same name (``replace=True``) gets a program of its own."""
+    layout: dict = {}
+    if stage == "trial":
+        fn = _split_packed(keep, layout, jax.vmap(_fused(spec, keep)))
+        return jax.jit(fn, in_shardings=sharding, out_shardings=sharding), layout
+    if stage == "setup":
+        fn = jax.vmap(functools.partial(setup, spec))
+        return jax.jit(fn, in_shardings=sharding, out_shardings=sharding), layout
+    if stage == "advance":
+        fn = jax.vmap(functools.partial(advance, spec, steps=steps))
+        return (
+            jax.jit(fn, donate_argnums=0, in_shardings=sharding, out_shardings=sharding),
+            layout,
+        )
+    fn = _split_packed(False, layout, jax.vmap(functools.partial(evaluate, spec)))
+    return jax.jit(fn, in_shardings=sharding, out_shardings=sharding), layout
+
+
+def default_calls(spec: Spec, devices: Sequence) -> int:
+    """Training calls by default: :func:`n_calls` on a CPU, where the training of a run is
+    long enough for progress to matter; one (the whole trial as ONE program, one
+    compilation) on an accelerator, where it takes a fraction of a second."""
+    return n_calls(spec.steps) if devices[0].platform == "cpu" else 1
 
 
 def run_units(
@@ -424,16 +436,18 @@ def run_units(
     fetch: bool = True,
 ):
     """Computes a batch of units (``seeds``, ``trials`` ``(U,)``; ``hyper`` leaves ``(U, …)``):
-    :func:`trial` vmapped, as one program compiled once per (spec, devices, batch size),
-    sharded over ``devices`` (default: the largest number of local devices that divides U).
+    :func:`trial` vmapped, jitted once per (spec, devices, batch size), sharded over
+    ``devices`` (default: the largest number of local devices that divides U).
 
-    Training runs in ``calls`` equal parts (default :func:`n_calls`) inside that program,
-    with ``progress(steps_done)`` called from the device after each. Returns host NumPy
-    arrays, ``{metric: (U, …)}`` as :func:`evaluate` gives them, after ONE device→host
+    With ``calls=1`` the whole trial is ONE compiled program; with ``calls > 1`` training
+    runs in that many equal calls of one program between a setup and an evaluation program,
+    with ``progress(steps_done)`` after each (default :func:`default_calls`). The numbers
+    are the same either way (a test checks it bit for bit). Returns host NumPy arrays,
+    ``{metric: (U, …)}`` as :func:`evaluate` gives them, fetched in ONE device→host
     transfer; with ``keep``, also ``"_data"``, ``"_params"`` and ``"_losses"`` (the data,
-    trained parameters and losses of every unit, for figures). With ``fetch=False`` it
-    returns at once a function that waits for the result and returns it (the program runs
-    asynchronously meanwhile: the caller can dispatch the next batch first).
+    trained parameters and losses of every unit, for figures). With ``fetch=False`` (and
+    ``calls=1``) it returns at once a function that waits for the result and returns it:
+    the program runs asynchronously meanwhile, so the caller can dispatch the next batch.
     """
     u = len(trials)
     if devices is None:
@@ -442,30 +456,55 @@ def run_units(
     devices = list(devices)
     if u % len(devices):
         raise ValueError(f"{u} units cannot be split evenly over {len(devices)} devices")
-    calls = calls or n_calls(spec.steps)
+    calls = calls or default_calls(spec, devices)
     if spec.steps % calls:
         raise ValueError(f"calls={calls} must divide the {spec.steps} steps")
+    if not fetch and calls != 1:
+        raise ValueError("fetch=False needs calls=1 (one program, dispatched asynchronously)")
     sharding = unit_sharding(devices)
-    program, layout = _program(spec, sharding, calls, keep)
     args = jax.device_put(
         (np.asarray(seeds, np.uint32), np.asarray(trials, np.int32), Hyper(*hyper)), sharding
     )
-    _PROGRESS["fn"] = progress
-    try:
+    if calls == 1:
+        program, layout = _program("trial", spec, sharding, keep=keep, pairings=_pairings(spec))
         packed, extra = program(*args)
-        if fetch:
-            jax.block_until_ready(packed)
-    finally:
-        if fetch:
-            _PROGRESS["fn"] = None
+    else:
+        packed, extra, layout = _staged(spec, sharding, calls, args, progress, keep)
 
     def result() -> dict:
         host, extra_host = jax.device_get((packed, extra))
         out = unpack(np.asarray(host), layout["layout"])
         out.update(extra_host)
+        if progress is not None and calls == 1:
+            progress(spec.steps)
         return out
 
     return result() if fetch else result
+
+
+def _staged(spec: Spec, sharding, calls: int, args, progress, keep: bool):
+    pairings = _pairings(spec)
+    setup_fn, _ = _program("setup", spec, sharding, pairings=pairings)
+    advance_fn, _ = _program("advance", spec, sharding, spec.steps // calls, pairings=pairings)
+    evaluate_fn, layout = _program("evaluate", spec, sharding, pairings=pairings)
+    hyper_d = args[2]
+    state, data = setup_fn(*args)
+    loss_chunks, val_chunks = [], []
+    for i in range(calls):
+        state, chunk_losses, chunk_vals = advance_fn(state, data, hyper_d)
+        loss_chunks.append(chunk_losses)
+        val_chunks.append(chunk_vals)
+        if progress is not None:
+            jax.block_until_ready(state.step)
+            progress((i + 1) * (spec.steps // calls))
+    # Joined on the host: an eager jnp.concatenate would compile a program of its own.
+    losses = np.concatenate(jax.device_get(loss_chunks), axis=-1)
+    vals = np.concatenate(jax.device_get(val_chunks), axis=-1)
+    packed, _ = evaluate_fn(state, data, hyper_d, losses, vals)
+    extra = {}
+    if keep:
+        extra = {"_data": data, "_params": state.params, "_losses": losses}
+    return packed, extra, layout
 
 
 def run(

@@ -107,25 +107,69 @@ def _file_digest(path: str | None) -> str:
 
 
 def _module_file(name: str) -> str | None:
+    """The source file of module ``name`` (``derivations.x`` also found as
+    ``jaxsoftmax.derivations.x``); None when it is not importable."""
     import importlib
 
-    return getattr(importlib.import_module(name), "__file__", None)
+    names = (f"jaxsoftmax.{name}", name) if name.startswith("derivations") else (name,)
+    for candidate in names:
+        try:
+            return getattr(importlib.import_module(candidate), "__file__", None)
+        except ImportError:
+            continue
+    return None
 
 
-def _sources(obj: Any) -> set[str]:
-    """The source files of a pairing's callables (a plugin's file, the symbolic module)."""
+_LIBRARY_PATHS = tuple(
+    str(Path(p).resolve()) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix} if p
+)
+
+
+def _sources(roots: Iterable[Any]) -> set[str]:
+    """The source files of ``roots``' functions and of everything they close over (a user's
+    lambda inside a symbolic definition, a factory's closure, a dataclass's callables), down
+    to a few levels; third-party and standard-library files are left to the versions."""
+    import dataclasses
+    import functools
     import inspect
 
-    files = set()
-    for fn in obj:
-        if fn is None:
-            continue
-        try:
-            f = inspect.getsourcefile(fn)
-        except TypeError:
-            f = None
-        if f:
-            files.add(f)
+    files: set[str] = set()
+    seen: set[int] = set()
+
+    def walk(obj: Any, depth: int) -> None:
+        if obj is None or depth > 8 or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, functools.partial):
+            walk(obj.func, depth + 1)
+            for x in (*obj.args, *obj.keywords.values()):
+                walk(x, depth + 1)
+        elif inspect.isfunction(obj) or inspect.ismethod(obj):
+            fn = getattr(obj, "__func__", obj)
+            try:
+                f = inspect.getsourcefile(fn)
+            except TypeError:
+                f = None
+            if f:
+                path = str(Path(f).resolve())
+                own = "jaxsoftmax" in path or "derivations" in path
+                if own or not path.startswith(_LIBRARY_PATHS):
+                    files.add(f)
+            for cell in fn.__closure__ or ():
+                try:
+                    walk(cell.cell_contents, depth + 1)
+                except ValueError:  # an empty cell
+                    pass
+            walk(getattr(fn, "__wrapped__", None), depth + 1)
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            for field in dataclasses.fields(obj):
+                walk(getattr(obj, field.name, None), depth + 1)
+        elif isinstance(obj, (tuple, list)):
+            for x in obj:
+                walk(x, depth + 1)
+
+    for root in roots:
+        walk(root, 0)
     return files
 
 
@@ -146,15 +190,14 @@ def definition_sources(name: str) -> dict[str, str]:
 
     p = get_pairing(name)
     d = p.definition
-    fns = [p.activate, p.loss, p.delta]
-    if d is not None:
-        fns += [d.symbolic, d.activate, d.log_activate, d.loss]
-    files = _sources(fns)
-    for mod in ("derivations.activations", "derivations.penalties", "derivations.to_jax"):
-        try:
-            files.add(str(_module_file(mod)))
-        except ImportError:
-            pass
+    roots: list[Any] = [p.activate, p.loss, d]
+    if d is not None and (d.activate is None or d.loss is None):
+        # Generated from the symbolic definition (training uses activate and loss only):
+        # the user's sympy expressions are part of the numbers.
+        roots.append(d.symbolic())
+    files = _sources(roots)
+    if d is not None and (d.activate is None or d.loss is None):
+        files.add(str(_module_file("derivations.to_jax")))  # sympy -> JAX
     return {_short(f): _file_digest(f) for f in sorted(files)}
 
 
