@@ -253,3 +253,24 @@ def test_hidden_sizes_padded_to_one_program_equal_the_unpadded_networks_exactly(
     big, little = mlp.init(k, 2, 5, 4), mlp.init(k, 2, 2, 4)
     np.testing.assert_array_equal(big["hidden"]["w"][:, :2], little["hidden"]["w"])
     np.testing.assert_array_equal(big["out"]["w"][:2], little["out"]["w"])
+
+
+def test_a_traced_program_kept_beside_the_compilation_cache_gives_the_same_bits(tmp_path):
+    # The exported (jax.export) form of the whole-trial program, written on a first call and
+    # deserialised by a later process instead of tracing, computes the very same numbers.
+    args = units_args(range(TINY.trials))
+    plain = X.run_units(*args, calls=1)
+    old = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", str(tmp_path))
+    try:
+        X._TRACED.clear()
+        written = X.run_units(*args, calls=1)
+        assert len(list((tmp_path / "jaxsoftmax-traced").glob("*.bin"))) == 1
+        X._TRACED.clear()  # as a new process: read back, not traced
+        read = X.run_units(*args, calls=1)
+    finally:
+        jax.config.update("jax_compilation_cache_dir", old)
+        X._TRACED.clear()
+    for m in ("eq4", "rates", "final_loss", "grad_norm", "best_step", "bayes_rates"):
+        np.testing.assert_array_equal(written[m], plain[m], err_msg=m)
+        np.testing.assert_array_equal(read[m], plain[m], err_msg=m)

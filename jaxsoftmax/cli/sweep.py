@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 def _dry_run(sweep: C.SweepSpec, folder: Path, platform: str, size: int, n_devices: int) -> None:
     from ..sweeps.run import plan_for
 
-    plan = plan_for(sweep, folder if folder.exists() else None, platform, size or None)
+    plan = plan_for(sweep, folder if folder.exists() else None, platform, size or None, n_devices)
     print(
         f"{len(sweep.cells)} cells, {sweep.n_trainings} trainings, {len(plan)} chunks of "
         f"{plan.chunk_size} units, {len(plan.groups)} programs, {n_devices} {platform} "

@@ -135,18 +135,25 @@ def unit_work(spec: experiment.Spec) -> float:
     return 3.0 * spec.steps * len(spec.estimators) * n * weights
 
 
-def default_chunk_size(sweep: C.SweepSpec, platform: str, memory: int | None = None) -> int:
+def default_chunk_size(
+    sweep: C.SweepSpec, platform: str, memory: int | None = None, n_devices: int = 1
+) -> int:
     """Units per chunk for a new folder: a power of two giving each chunk about
     :data:`CHUNK_WORK` multiply-adds on a CPU (×64 on an accelerator, which wants wide
-    batches), capped so that a chunk's arrays stay well inside ``memory`` bytes when given
-    (an accelerator's free memory). Recorded in the folder: a resume keeps it."""
+    batches), no more than keeps every device busy (≥ 4 chunks per device in the largest
+    group: the last batch of a group is padded with copies), and capped so that a chunk's
+    arrays stay well inside ``memory`` bytes when given (an accelerator's free memory).
+    Recorded in the folder: a resume keeps it."""
     lo, hi = CHUNK_MIN.get(platform, CHUNK_MAX)
-    work = max(unit_work(g.spec) for g in groups(sweep))
+    gs = groups(sweep)
+    work = max(unit_work(g.spec) for g in gs)
     target = CHUNK_WORK * (1 if platform == "cpu" else 64) / max(work, 1.0)
-    size = 1 << max(0, int(np.floor(np.log2(max(target, 1.0)))))
+    units = max(len(g.cells) for g in gs) * sweep.trials
+    target = min(target, units / (4 * max(n_devices, 1)))
     if memory:
-        spec = max((g.spec for g in groups(sweep)), key=_unit_bytes)
-        size = min(size, 1 << int(np.floor(np.log2(max(memory // (8 * _unit_bytes(spec)), 1)))))
+        spec = max((g.spec for g in gs), key=_unit_bytes)
+        target = min(target, memory / (8 * _unit_bytes(spec)))
+    size = 1 << max(0, int(np.floor(np.log2(max(target, 1.0)))))
     return int(min(max(size, lo), hi))
 
 

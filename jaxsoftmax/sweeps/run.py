@@ -162,7 +162,11 @@ def run_sweep(
     else:
         n_devices, platform, where = engine.n_devices, engine.platform, engine.where
         memory = None
-    size = chunk_size or _folder_chunk_size(folder) or default_chunk_size(sweep, platform, memory)
+    size = (
+        chunk_size
+        or _folder_chunk_size(folder)
+        or default_chunk_size(sweep, platform, memory, n_devices)
+    )
     ident = store.identity(sweep, size, platform)
     desc = store.prepare_folder(sweep, folder, ident, force=force)
     plan = make_plan(sweep, size)
@@ -260,10 +264,12 @@ def _free_memory(device) -> int | None:
 
 
 def plan_for(
-    sweep: C.SweepSpec, folder: Path | None, platform: str, chunk_size: int | None
+    sweep: C.SweepSpec, folder: Path | None, platform: str, chunk_size: int | None, n_devices: int
 ) -> Plan:
     """The plan a run would use (``--dry-run``)."""
     size = (
-        chunk_size or (folder and _folder_chunk_size(folder)) or default_chunk_size(sweep, platform)
+        chunk_size
+        or (folder and _folder_chunk_size(folder))
+        or default_chunk_size(sweep, platform, None, n_devices)
     )
     return make_plan(sweep, int(size))
