@@ -3,8 +3,8 @@ prototype of the paper's experiment, whole processes, side by side in one run.
 
 Three commands, timed from start to exit in alternation (A B C A B C …), medians printed:
 
-* **prototype**: ``jax_vmap.py --repeats 1`` of ``../shared/baselines`` (100 trials × 3 estimators × 2000
-  Adam steps as one jitted ``lax.scan``), on a CPU as its README tunes it
+* **prototype**: ``jax_vmap.py --repeats 1`` of ``../shared/baselines`` (100 trials × 3
+  estimators × 2000 Adam steps as one jitted ``lax.scan``), on a CPU as its README tunes it
   (``XLA_FLAGS=--xla_force_host_platform_device_count=2 … --layout feature --shard``),
   plain on an accelerator; it compiles from scratch every time;
 * **main job, cold**: ``python -m jaxsoftmax reproduce`` with a new, empty compilation cache;
