@@ -183,7 +183,7 @@ class Multinomial(ExponentialFamily):
         return (_positive_integer(self.n_trials, "n_trials"),)
 
     def sample(self, key, params, shape):
-        s = (*shape, params.shape[-1])
+        s = (*shape, *params.shape)
         return jr.multinomial(
             key, self.n_trials, jnp.broadcast_to(params, s), shape=s, dtype=params.dtype
         )
