@@ -117,7 +117,9 @@ class Problem:
       class_params: each class's parameters in the family's usual parametrisation, (K, p)
         (means, rates, probabilities, ...).
       priors: P(C_k), (K,), summing to one.
-      name: a label for reports (static).
+      name: a label for reports. It is static (part of the compiled program's signature), so
+        the recipes name a problem by the recipe alone, not its numbers: problems of one recipe
+        and shape share one compiled program.
     """
 
     family: Family
@@ -420,7 +422,7 @@ def gaussian_circle(
     return make_problem(
         expfamily.gaussian_shared_covariance(cov),
         _circle(k, sep, p).astype(np.float32),
-        name=f"gaussian_circle(K={k}, separation={sep:g}, p={p}, variance={var:g})",
+        name="gaussian_circle",
     )
 
 
@@ -448,8 +450,7 @@ def gaussian_heteroscedastic(
     return make_problem(
         GaussianClassCovariances(jnp.asarray(covs)),
         _circle(k, sep, p).astype(np.float32),
-        name=f"gaussian_heteroscedastic(K={k}, separation={sep:g}, p={p}, "
-        f"variances {lo:g}..{hi:g})",
+        name="gaussian_heteroscedastic",
     )
 
 
@@ -477,7 +478,7 @@ def poisson_grid(
     return make_problem(
         expfamily.poisson(),
         grid.astype(np.float32),
-        name=f"poisson_grid(K={k}, p={p}, rates {lo:g}..{hi:g})",
+        name="poisson_grid",
     )
 
 
@@ -500,7 +501,7 @@ def bernoulli_features(n_classes: int = 4, n_inputs: int = 4, contrast: float = 
     return make_problem(
         expfamily.bernoulli(),
         probs.astype(np.float32),
-        name=f"bernoulli_features(K={k}, p={p}, contrast={c:g})",
+        name="bernoulli_features",
     )
 
 
