@@ -39,6 +39,7 @@ import numpy as np
 
 from . import expfamily
 from ._checks import as_float_array
+from .expfamily._constraints import _is_tracer
 from .gaussians import PAPER_MEANS, GaussianProblem
 
 __all__ = [
@@ -92,7 +93,7 @@ def _fingerprint(tree: Any) -> tuple:
     leaves, treedef = jax.tree.flatten(tree)
     out: list[Any] = [str(treedef)]
     for leaf in leaves:
-        if isinstance(leaf, jax.core.Tracer):
+        if _is_tracer(leaf):
             raise TypeError(
                 "a Problem holding traced values (inside jit/vmap) cannot be hashed or compared "
                 "by value; hash it outside the transformation"

@@ -464,3 +464,8 @@ def test_bad_recipes_are_refused_naming_the_argument():
         P.bernoulli_features(contrast=float("inf"))
     with pytest.raises(ValueError, match="min_variance must be a positive finite number"):
         P.gaussian_heteroscedastic(min_variance=-1.0)
+
+
+def test_a_traced_problem_cannot_be_hashed():
+    with pytest.raises(TypeError, match="cannot be hashed or compared by value"):
+        jax.jit(lambda pr: hash(pr) + 0 * pr.priors)(P.paper())
