@@ -416,6 +416,13 @@ def test_common_random_numbers_move_smoothly_with_the_parameters():
     np.testing.assert_allclose(P.sample(key, e2, 30)[0], 2 * P.sample(key, e, 30)[0], rtol=1e-6)
     # Different keys give different draws.
     assert not np.allclose(P.sample(jax.random.key(12), a, 30)[0], xa)
+    # Inversion samplers: the same key's draws are monotone in the probabilities.
+    lo, hi = np.array([[0.2, 0.4], [0.5, 0.1]], F32), np.array([[0.3, 0.45], [0.9, 0.2]], F32)
+    for fam, sign in [(ef.bernoulli(), 1), (ef.geometric(), -1)]:
+        x_lo, _ = P.sample(key, P.make_problem(fam, lo), 500)
+        x_hi, _ = P.sample(key, P.make_problem(fam, hi), 500)
+        diff = sign * (np.asarray(x_hi) - np.asarray(x_lo))
+        assert np.all(diff >= 0) and np.any(diff > 0), fam.name
 
 
 # --------------------------------------------------------------------------------------------

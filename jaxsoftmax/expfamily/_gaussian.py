@@ -192,6 +192,7 @@ class GaussianIsotropic(ExponentialFamily):
         return (_positive(self.variance, name="variance"),)
 
     def sample(self, key, params, shape):
+        # x = μ + σ ε: the same key's ε gives draws that move smoothly with μ and σ.
         z = jr.normal(key, (*shape, *params.shape), params.dtype)
         return jnp.broadcast_to(params, z.shape) + jnp.sqrt(self.variance) * z
 
