@@ -176,6 +176,32 @@ def test_each_familys_sampler_matches_its_density(case):
     assert min(pvalues) > ALPHA / len(pvalues), (case.id, pvalues)
 
 
+QDA_COVS = np.stack([COV2, np.diag([0.3, 2.0]), np.array([[2.0, -0.9], [-0.9, 1.0]])]).astype(F32)
+
+
+def _qda_pvalues(x, y, means, covs):
+    """KS p-values of each class's draws: both marginals and the difference x1 − x2."""
+    pvalues = []
+    for k in range(len(means)):
+        xk, m, c = x[y == k].astype(np.float64), means[k], covs[k].astype(np.float64)
+        for i in range(2):
+            pvalues.append(ss.kstest(xk[:, i], ss.norm(m[i], np.sqrt(c[i, i])).cdf).pvalue)
+        sd = np.sqrt(c[0, 0] + c[1, 1] - 2 * c[0, 1])
+        pvalues.append(ss.kstest(xk[:, 0] - xk[:, 1], ss.norm(m[0] - m[1], sd).cdf).pvalue)
+    return pvalues
+
+
+def test_the_heteroscedastic_sampler_matches_each_classs_density():
+    means = np.array([[0.0, 0.0], [1.0, 2.0], [-1.0, 0.5]], F32)
+    problem = P.make_problem(P.GaussianClassCovariances(jnp.asarray(QDA_COVS)), means)
+    x, y = jax.jit(P.sample, static_argnums=2)(jax.random.key(2026), problem, N_GOF)
+    x, y = np.asarray(x), np.asarray(y)
+    pvalues = _qda_pvalues(x, y, means, QDA_COVS)
+    assert min(pvalues) > ALPHA / len(pvalues), pvalues
+    # Attributing the draws to the wrong class's covariance is rejected.
+    assert min(_qda_pvalues(x, y, means, QDA_COVS[[1, 2, 0]])) < 1e-100
+
+
 def test_draws_from_another_classs_parameters_fail_the_goodness_of_fit():
     # The test above can fail: the right draws attributed to the wrong classes are rejected.
     case = GOF_CASES[0]
