@@ -112,7 +112,7 @@ def test_exact_posteriors_are_calibrated_and_batched():
     # scores are batched over leading axes (trials) and jittable.
     problem = P.paper()
     keys = jax.random.split(jax.random.key(0), 3)
-    x, y = jax.vmap(lambda k: P.sample(k, problem, 5000))(keys)
+    x, y = jax.vmap(lambda k: P.sample(k, problem, 2500))(keys)
     exact = P.posterior(problem, x)
     s = jax.jit(metrics.scores)(exact, y, exact)
     assert set(s) == {"error_rate", "log_loss", "brier", "ece", "eq4"}
