@@ -8,7 +8,8 @@
 - :func:`trial_split` ``(key, x, y, n_test)``: one trial's train/test split from a JAX key (a
   uniformly random permutation: the first ``n_test`` points are the test split, the rest the
   training split), standardised with the training split's mean and standard deviation only.
-  Pure and jittable (``n_test`` static), so trials are ``jax.vmap`` over keys.
+  Pure and jittable (``n_test`` static), so trials are ``jax.vmap`` over keys; with
+  ``stratify=True`` each class gives the test split its proportional share.
 
 A real data set has no exact posterior: the paper's eq. (4) is unavailable for it, and a report
 gives the scores of :mod:`jaxsoftmax.metrics` instead.
@@ -26,6 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .expfamily._constraints import _is_tracer
+
 __all__ = [
     "SKLEARN_DATASETS",
     "Dataset",
@@ -35,6 +38,7 @@ __all__ = [
     "n_test_for",
     "split_indices",
     "standardize",
+    "stratified_split_indices",
     "trial_split",
 ]
 
@@ -303,6 +307,50 @@ def split_indices(key: jax.Array, n: int, n_test: int) -> tuple[jax.Array, jax.A
     return perm[n_test:], perm[:n_test]
 
 
+def _stratified_counts(labels: np.ndarray, n_test: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per class: its size c_k and its test count t_k, proportional to c_k with the largest
+    remainders rounded up (Hamilton's method), summing to n_test."""
+    counts = np.bincount(labels)
+    share = counts * n_test / counts.sum()
+    test = np.floor(share).astype(int)
+    for k in np.argsort(-(share - test), kind="stable")[: n_test - test.sum()]:
+        test[k] += 1
+    return counts, test
+
+
+def stratified_split_indices(
+    key: jax.Array, labels: np.ndarray, n_test: int
+) -> tuple[jax.Array, jax.Array]:
+    """Like :func:`split_indices`, but each class gives the test split its share of
+    ``n_test`` (proportional to the class's size, largest remainders), so small classes are
+    not left out of a split by chance. ``labels`` must be concrete (the per-class counts fix
+    the shapes); the key may be traced (vmap over keys). Within each split the order is random.
+    """
+    labels = np.asarray(labels)
+    n = labels.shape[0]
+    if not isinstance(n_test, (int, np.integer)) or not 1 <= n_test < n:
+        raise ValueError(
+            f"stratified_split_indices: need an int 1 <= n_test < n, got n_test={n_test!r}, n={n}"
+        )
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0:
+        raise ValueError(
+            "stratified_split_indices: labels must be concrete non-negative integers (N,), got "
+            f"shape {labels.shape} and dtype {labels.dtype}"
+        )
+    counts, test = _stratified_counts(labels, int(n_test))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    is_test = np.zeros(n, bool)
+    for s0, t in zip(starts, test):
+        is_test[s0 : s0 + t] = True
+    k_order, k_train, k_test = jax.random.split(key, 3)
+    # Random order within each class: sort by (label, uniform); then the first t_k of class k.
+    u = jax.random.uniform(k_order, (n,))
+    order = jnp.lexsort((u, jnp.asarray(labels)))
+    test_idx = order[np.flatnonzero(is_test)]
+    train_idx = order[np.flatnonzero(~is_test)]
+    return jax.random.permutation(k_train, train_idx), jax.random.permutation(k_test, test_idx)
+
+
 def standardize(x_train: jax.Array, x_test: jax.Array) -> tuple[jax.Array, jax.Array]:
     r"""Both splits centred and scaled by the *training* split's mean and standard deviation.
 
@@ -321,14 +369,30 @@ def standardize(x_train: jax.Array, x_test: jax.Array) -> tuple[jax.Array, jax.A
     return (x_train - mean[None]) / scale[None], (x_test - mean[None]) / scale[None]
 
 
-def trial_split(key: jax.Array, x: jax.typing.ArrayLike, y: jax.typing.ArrayLike, n_test: int):
-    """One trial's :class:`Split` of ``(x, y)`` from ``key``: :func:`split_indices`, then
+def trial_split(
+    key: jax.Array,
+    x: jax.typing.ArrayLike,
+    y: jax.typing.ArrayLike,
+    n_test: int,
+    *,
+    stratify: bool = False,
+) -> Split:
+    """One trial's :class:`Split` of ``(x, y)`` from ``key``: :func:`split_indices` (or, with
+    ``stratify``, :func:`stratified_split_indices`, which needs ``y`` concrete), then
     :func:`standardize` fitted on the training split. Pure; ``jax.vmap`` over keys gives
     independent trials (each with its own split and its own standardisation)."""
     x = jnp.asarray(x)
     y = jnp.asarray(y)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise ValueError(f"trial_split: x must be (N, p) and y (N,), got {x.shape} and {y.shape}")
-    train, test = split_indices(key, x.shape[0], n_test)
+    if stratify:
+        if _is_tracer(y):
+            raise ValueError(
+                "trial_split: stratify=True needs concrete labels y (they fix the per-class "
+                "shapes); close over y instead of passing it through jit/vmap"
+            )
+        train, test = stratified_split_indices(key, np.asarray(y), n_test)
+    else:
+        train, test = split_indices(key, x.shape[0], n_test)
     x_train, x_test = standardize(x[train], x[test])
     return Split(x_train, y[train], x_test, y[test], train, test)

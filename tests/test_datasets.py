@@ -72,6 +72,29 @@ def test_trial_splits_are_disjoint_and_standardised_on_the_training_split(name):
     assert not np.array_equal(splits.test_index[0], splits.test_index[1])
 
 
+@pytest.mark.parametrize(("name", "fraction"), [("iris", 0.3), ("digits", 0.25)])
+def test_stratified_splits_give_each_class_its_share(name, fraction):
+    data = D.load(name)
+    n = len(data.y)
+    n_test = D.n_test_for(n, fraction)
+    keys = jax.random.split(jax.random.key(5), 3)
+    splits = jax.vmap(lambda k: D.trial_split(k, data.x, data.y, n_test, stratify=True))(keys)
+    counts = np.bincount(data.y)
+    share = counts * n_test / n
+    for t in range(3):
+        s = jax.tree.map(lambda a, t=t: a[t], splits)
+        assert_disjoint_and_covering(s, n)
+        per_class = np.bincount(np.asarray(s.y_test), minlength=len(counts))
+        assert per_class.sum() == n_test
+        assert np.all(np.abs(per_class - share) < 1), (per_class, share)
+        np.testing.assert_array_equal(s.y_test, data.y[np.asarray(s.test_index)])
+    assert not np.array_equal(splits.test_index[0], splits.test_index[1])
+    # Random order within the splits (not grouped by class).
+    assert np.any(np.diff(np.asarray(splits.y_train[0])) < 0)
+    with pytest.raises(ValueError, match="stratify=True needs concrete labels"):
+        jax.jit(lambda y: D.trial_split(keys[0], data.x, y, n_test, stratify=True))(data.y)
+
+
 def test_a_planted_overlap_fails_the_disjointness_check():
     data = D.load("iris")
     s = D.trial_split(jax.random.key(1), data.x, data.y, 45)
