@@ -179,8 +179,8 @@ def test_site_has_every_page(site):
         "reproduction", "sweeps", "benchmarks", "howto/index", "api/index", "api/jaxsoftmax",
         *(f"howto/{p.stem}" for p in HOWTOS),
         *(f"api/{m}" for m in ("activations", "penalties", "pairings", "expfamily",
-                                "gaussians", "mlp", "train", "config", "experiment", "stats",
-                                "cli", "derivations")),
+                                "gaussians", "problems", "metrics", "datasets", "mlp", "train",
+                                "config", "experiment", "stats", "cli", "derivations")),
     ):  # fmt: skip
         assert (site / f"{page}.html").is_file(), page
 
@@ -228,6 +228,9 @@ API_PAGES = {
     "definitions": ["jaxsoftmax.definitions"],
     "expfamily": ["jaxsoftmax.expfamily"],
     "gaussians": ["jaxsoftmax.gaussians"],
+    "problems": ["jaxsoftmax.problems"],
+    "metrics": ["jaxsoftmax.metrics"],
+    "datasets": ["jaxsoftmax.datasets"],
     "mlp": ["jaxsoftmax.mlp"],
     "train": ["jaxsoftmax.train"],
     "config": ["jaxsoftmax.config"],

@@ -282,7 +282,8 @@ def test_natural_and_mean_parameters_are_inverse(case):
     np.testing.assert_allclose(roundtrip(params), params, rtol=2e-5, atol=1e-6)
 
 
-# Samplers serve bayes_confusion_monte_carlo only; the discrete ones are slow to compile.
+# Samplers serve bayes_confusion_monte_carlo and jaxsoftmax.problems.sample; the discrete ones
+# are slow to compile.
 FAST_SAMPLERS = ("gaussian_shared_covariance", "gaussian_isotropic", "bernoulli", "poisson")
 
 
@@ -301,6 +302,27 @@ def test_sampler_mean_and_support(case):
     assert np.all(np.abs(xs.mean(0) - case.mean(params[0].astype(np.float64))) < 5 * se + 1e-9)
     for c in case.family.support_constraints(jnp.asarray(xs, jnp.float32)):
         assert np.all(c.ok), c.expected
+
+
+@pytest.mark.parametrize(
+    "case",
+    [c if c.id in FAST_SAMPLERS else pytest.param(c, marks=pytest.mark.slow) for c in CASES],
+    ids=case_ids,
+)
+def test_sampler_takes_one_parameter_row_per_observation(case):
+    # jaxsoftmax.problems.sample passes each observation's class parameters, (B, *P), shape ().
+    params, _, _ = draw(case, 9, q=3)
+    n = 4000
+    rows = np.repeat(params, n, axis=0)  # (3n, *P): class 0's n rows, then class 1's, ...
+    xs = jax.jit(case.family.sample, static_argnums=2)(jax.random.key(1), rows, ())
+    assert xs.shape == rows.shape and xs.dtype == jnp.float32
+    xs = np.asarray(xs, np.float64).reshape(3, n, *params.shape[1:])
+    for k in range(3):  # each block has its own class's mean, not another's
+        se = xs[k].std(0) / np.sqrt(n)
+        err = np.abs(xs[k].mean(0) - case.mean(params[k].astype(np.float64)))
+        assert np.all(err < 5 * se + 1e-9), (k, err, se)
+    more = case.family.sample(jax.random.key(1), rows[:4], (2,))
+    assert more.shape == (2, *rows[:4].shape)
 
 
 def test_family_specialisations_agree():

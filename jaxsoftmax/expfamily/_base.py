@@ -115,7 +115,13 @@ class ExponentialFamily(abc.ABC):
         return ()
 
     def sample(self, key: jax.Array, params: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-        """Draws ``shape + E`` observations from one class (for the Monte Carlo helpers)."""
+        """Draws observations of shape ``(*shape, *B, *E)`` from parameters of shape (*B, *P).
+
+        ``params`` is one class's parameters (shape P, B empty), or a batch of them (B, *P),
+        one per observation: :func:`jaxsoftmax.problems.sample` passes each observation's class
+        parameters with ``shape=()``. Pure and keyed; where the family allows, the same key
+        gives draws that move smoothly with the parameters (e.g. Gaussian x = μ + Lε).
+        """
         raise NotImplementedError(f"{self.name} does not define sample()")
 
     def log_prob(self, params: jax.Array, x: jax.Array) -> jax.Array:

@@ -61,6 +61,7 @@ class Gamma(ExponentialFamily):
         return (_positive(self.shape, name="shape"),)
 
     def sample(self, key, params, shape):
+        # x = μ G / α with G ~ Gamma(α, 1): the same key's G gives draws proportional to μ.
         p = _batched(params, shape)
         g = jr.gamma(key, jnp.broadcast_to(self.shape, p.shape), p.shape, params.dtype)
         return g * p / self.shape
@@ -100,6 +101,7 @@ class Exponential(Gamma):
         return ()
 
     def sample(self, key, params, shape):
+        # x = μ E with E ~ Exp(1): the same key's E gives draws proportional to μ.
         p = _batched(params, shape)
         return jr.exponential(key, p.shape, params.dtype) * p
 

@@ -46,6 +46,8 @@ class Poisson(ExponentialFamily):
         return (_counts(x),)
 
     def sample(self, key, params, shape):
+        # JAX's Poisson sampler (Knuth's for λ < 10, rejection above): reproducible per key,
+        # not monotone in λ across parameter values.
         p = _batched(params, shape)
         return jr.poisson(key, p, p.shape).astype(params.dtype)
 
@@ -101,6 +103,7 @@ class Geometric(_LogFailure, ExponentialFamily):
         return (_counts(x, 1, "positive integers (trials up to the first success)"),)
 
     def sample(self, key, params, shape):
+        # Inversion, x = ⌊log U / log(1 − p)⌋ + 1: the same key's U gives draws monotone in p.
         p = _batched(params, shape)
         return jr.geometric(key, p, p.shape).astype(params.dtype)
 

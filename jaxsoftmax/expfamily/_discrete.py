@@ -60,6 +60,7 @@ class Bernoulli(_LogOdds, ExponentialFamily):
         return (Constraint("0 or 1", (x == 0) | (x == 1), x),)
 
     def sample(self, key, params, shape):
+        # x = 1{U < p}: the same key's U gives draws monotone in p (common random numbers).
         p = _batched(params, shape)
         return jr.bernoulli(key, p, p.shape).astype(params.dtype)
 
@@ -107,6 +108,8 @@ class Binomial(_LogOdds, ExponentialFamily):
         return (_positive_integer(self.n_trials, "n_trials"),)
 
     def sample(self, key, params, shape):
+        # JAX's binomial sampler (inversion / rejection): reproducible per key, not monotone
+        # in p across parameter values.
         p = _batched(params, shape)
         return jr.binomial(key, self.n_trials, p, p.shape, params.dtype)
 
@@ -183,7 +186,8 @@ class Multinomial(ExponentialFamily):
         return (_positive_integer(self.n_trials, "n_trials"),)
 
     def sample(self, key, params, shape):
-        s = (*shape, params.shape[-1])
+        # JAX's multinomial (sequential binomials): reproducible per key, not smooth in π.
+        s = (*shape, *params.shape)
         return jr.multinomial(
             key, self.n_trials, jnp.broadcast_to(params, s), shape=s, dtype=params.dtype
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import jax
 import jax.numpy as jnp
@@ -68,8 +69,13 @@ class GaussianSharedCovariance(ExponentialFamily):
         return _spd_constraints(self.cov, "cov")
 
     def sample(self, key, params, shape):
-        z = jr.normal(key, (*shape, params.shape[-1]), params.dtype)
-        return jnp.broadcast_to(params, z.shape) + _dot(z, self._chol().T)
+        # x = μ + Lε with ΣL = LLᵀ: the same ε moves smoothly with μ and Σ (common random
+        # numbers). One flat draw, reshaped (a multi-axis threefry draw compiles more slowly on
+        # XLA:CPU, and gives the same numbers), and the same expression as
+        # jaxsoftmax.gaussians.sample, so that the paper's problem draws the same points.
+        out = (*shape, *params.shape)
+        z = jr.normal(key, (math.prod(out),), params.dtype).reshape(out)
+        return jnp.broadcast_to(params, out) + z @ self._chol().T
 
 
 def _spd_constraints(cov: jax.Array, name: str) -> tuple[Constraint, ...]:
@@ -186,6 +192,7 @@ class GaussianIsotropic(ExponentialFamily):
         return (_positive(self.variance, name="variance"),)
 
     def sample(self, key, params, shape):
+        # x = μ + σ ε: the same key's ε gives draws that move smoothly with μ and σ.
         z = jr.normal(key, (*shape, *params.shape), params.dtype)
         return jnp.broadcast_to(params, z.shape) + jnp.sqrt(self.variance) * z
 
