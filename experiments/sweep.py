@@ -1,6 +1,6 @@
 """Run a sweep from one TOML/JSON description (``jaxsoftmax sweep``; ``--help`` for options).
 
-python experiments/sweep.py experiments/sweeps/n_per_class.toml --out results/n_per_class
+python experiments/sweep.py --example n_per_class --out results/n_per_class
 """
 
 import sys

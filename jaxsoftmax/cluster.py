@@ -318,9 +318,10 @@ class Engine:
                 submit()
             while owner:
                 try:
-                    finished = distributed.wait(
+                    waited: Any = distributed.wait(
                         list(owner), timeout=1.0, return_when="FIRST_COMPLETED"
-                    ).done
+                    )
+                    finished = waited.done
                 except TimeoutError:  # distributed.wait raises when nothing finished in time
                     finished = set()
                 if not finished:

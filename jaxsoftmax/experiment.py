@@ -68,6 +68,7 @@ __all__ = [
     "run_units",
     "setup",
     "spec_of",
+    "start_units",
     "trial",
 ]
 
@@ -440,7 +441,7 @@ def _traced(stage: str, spec: Spec, sharding: NamedSharding, keep: bool, pairing
     if not cache:
         return _program(stage, spec, sharding, keep=keep, pairings=pairings)
     avals = [(a.shape, str(a.dtype)) for a in jax.tree.leaves(args)]
-    devices = sharding.mesh.devices.ravel()
+    devices = np.asarray(sharding.mesh.devices).ravel()
     text = json.dumps(
         [
             jax.__version__,
@@ -459,6 +460,7 @@ def _traced(stage: str, spec: Spec, sharding: NamedSharding, keep: bool, pairing
     folder = Path(cache).expanduser() / "jaxsoftmax-traced"
     blob, meta = folder / f"{key}.bin", folder / f"{key}.json"
     exported = None
+    layout: dict = {}
     _register_serialization()
     if blob.exists() and meta.exists():
         try:
@@ -513,8 +515,7 @@ def run_units(
     calls: int | None = None,
     progress: Callable[[int], None] | None = None,
     keep: bool = False,
-    fetch: bool = True,
-):
+) -> dict:
     """Computes a batch of units (``seeds``, ``trials`` ``(U,)``; ``hyper`` leaves ``(U, …)``):
     :func:`trial` vmapped, jitted once per (spec, devices, batch size), sharded over
     ``devices`` (default: the largest number of local devices that divides U).
@@ -525,10 +526,29 @@ def run_units(
     are the same either way (a test checks it bit for bit). Returns host NumPy arrays,
     ``{metric: (U, …)}`` as :func:`evaluate` gives them, fetched in ONE device→host
     transfer; with ``keep``, also ``"_data"``, ``"_params"`` and ``"_losses"`` (the data,
-    trained parameters and losses of every unit, for figures). With ``fetch=False`` (and
-    ``calls=1``) it returns at once a function that waits for the result and returns it:
-    the program runs asynchronously meanwhile, so the caller can dispatch the next batch.
+    trained parameters and losses of every unit, for figures). :func:`start_units` is the
+    same, asynchronous.
     """
+    return start_units(
+        spec, seeds, trials, hyper, devices=devices, calls=calls, progress=progress, keep=keep
+    )()
+
+
+def start_units(
+    spec: Spec,
+    seeds: np.ndarray,
+    trials: np.ndarray,
+    hyper: Hyper,
+    *,
+    # jax.Device is an untyped alias (Device = _xc.Device) in jax/__init__.py.
+    devices: Sequence[jax.Device] | None = None,  # pyright: ignore[reportInvalidTypeForm]
+    calls: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep: bool = False,
+) -> Callable[[], dict]:
+    """:func:`run_units`, returning at once (with ``calls=1``) a function that waits for the
+    result and returns it: the program runs asynchronously meanwhile, so the caller can
+    dispatch the next batch first (the sweeps do)."""
     u = len(trials)
     if devices is None:
         local = jax.local_devices()
@@ -539,8 +559,6 @@ def run_units(
     calls = calls or default_calls(spec, devices)
     if spec.steps % calls:
         raise ValueError(f"calls={calls} must divide the {spec.steps} steps")
-    if not fetch and calls != 1:
-        raise ValueError("fetch=False needs calls=1 (one program, dispatched asynchronously)")
     sharding = unit_sharding(devices)
     args = jax.device_put(
         (np.asarray(seeds, np.uint32), np.asarray(trials, np.int32), Hyper(*hyper)), sharding
@@ -559,7 +577,7 @@ def run_units(
             progress(spec.steps)
         return out
 
-    return result() if fetch else result
+    return result
 
 
 def _staged(spec: Spec, sharding, calls: int, args, progress, keep: bool):

@@ -180,7 +180,7 @@ def test_site_has_every_page(site):
         *(f"howto/{p.stem}" for p in HOWTOS),
         *(f"api/{m}" for m in ("activations", "penalties", "pairings", "expfamily",
                                 "gaussians", "problems", "metrics", "datasets", "mlp", "train",
-                                "config", "experiment", "stats", "cli", "derivations")),
+                                "config", "experiment", "sweeps", "stats", "cli", "derivations")),
     ):  # fmt: skip
         assert (site / f"{page}.html").is_file(), page
 
@@ -235,6 +235,16 @@ API_PAGES = {
     "train": ["jaxsoftmax.train"],
     "config": ["jaxsoftmax.config"],
     "experiment": ["jaxsoftmax.experiment"],
+    "sweeps": [
+        "jaxsoftmax.sweeps",
+        "jaxsoftmax.sweeps.plan",
+        "jaxsoftmax.sweeps.run",
+        "jaxsoftmax.sweeps.store",
+        "jaxsoftmax.sweeps.load",
+        "jaxsoftmax.sweeps.summary",
+        "jaxsoftmax.provenance",
+        "jaxsoftmax.runtime",
+    ],
     "stats": ["jaxsoftmax.stats"],
     "cli": [
         "jaxsoftmax.cli.reproduce",

@@ -103,6 +103,9 @@ def test_the_wheel_ships_the_commands_and_the_package_data(wheel):
         "jaxsoftmax/py.typed",
         "jaxsoftmax/config.py",
         "jaxsoftmax/experiment.py",
+        "jaxsoftmax/sweeps/store.py",
+        "jaxsoftmax/examples/sweeps/n_per_class.toml",
+        "jaxsoftmax/examples/sweeps/protocols.toml",
         "derivations/TABLE1.md",
     ):
         assert needed in names, needed

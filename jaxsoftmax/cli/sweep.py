@@ -24,7 +24,7 @@ from .. import io
 from .. import sweeps as S
 from . import common
 
-__all__ = ["main", "parser"]
+__all__ = ["example_path", "examples", "main", "parser"]
 
 log = logging.getLogger("jaxsoftmax")
 
@@ -39,7 +39,13 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="jaxsoftmax sweep", description=cast(str, __doc__).splitlines()[0]
     )
-    p.add_argument("config", help="the sweep description (.toml or .json)")
+    p.add_argument("config", nargs="?", help="the sweep description (.toml or .json)")
+    p.add_argument(
+        "--example",
+        metavar="NAME",
+        help="run an example sweep shipped with the package instead of a file: "
+        + ", ".join(examples()),
+    )
     p.add_argument("--out", help="results folder (default results/sweeps/<name>)")
     p.add_argument(
         "--set",
@@ -104,11 +110,36 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def examples() -> list[str]:
+    """The names of the example sweeps shipped with the package."""
+    from importlib import resources
+
+    folder = resources.files("jaxsoftmax") / "examples" / "sweeps"
+    return sorted(p.name[: -len(".toml")] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def example_path(name: str) -> Path:
+    """The file of example sweep ``name`` (a clear error naming the examples otherwise)."""
+    from importlib import resources
+
+    if name not in examples():
+        raise common.UsageError(
+            f"--example {name}: no such example sweep; expected one of {', '.join(examples())}"
+        )
+    return Path(str(resources.files("jaxsoftmax") / "examples" / "sweeps" / f"{name}.toml"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """``jaxsoftmax sweep FILE``: validate, compute what is missing, write the summary."""
     args = parser().parse_args(argv)
     common.start(args)
-    sweep = C.load_sweep(args.config, args.set)
+    if (args.config is None) == (args.example is None):
+        raise common.UsageError(
+            "give a sweep description file or --example NAME (one of: "
+            + ", ".join(examples())
+            + ")"
+        )
+    sweep = C.load_sweep(args.config or example_path(args.example), args.set)
     if args.chunk_size < 0:
         raise common.UsageError(f"--chunk-size: expected a count >= 1, got {args.chunk_size}")
     folder = Path(args.out or f"results/sweeps/{sweep.name}")

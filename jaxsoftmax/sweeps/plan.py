@@ -111,7 +111,7 @@ def groups(sweep: C.SweepSpec) -> tuple[Group, ...]:
     by: dict[experiment.Spec, list[int]] = defaultdict(list)
     for i, cell in enumerate(sweep.cells):
         by[experiment.spec_of(cell, decay=False)._replace(hidden=0)].append(i)
-    out = []
+    out: list[Group] = []
     for spec, cells in by.items():
         decay = any(sweep.cells[i].training.weight_decay > 0 for i in cells)
         sizes = {sweep.cells[i].model.hidden for i in cells}

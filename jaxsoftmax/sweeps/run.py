@@ -68,8 +68,8 @@ def dispatch(
     n = len(devices)
     full = list(batch) + [batch[-1]] * (n - len(batch))  # copies keep one program
     seeds, trials, hyper = inputs.of(full)
-    wait = experiment.run_units(
-        batch[0].group.spec, seeds, trials, hyper, devices=devices, calls=1, fetch=False
+    wait = experiment.start_units(
+        batch[0].group.spec, seeds, trials, hyper, devices=devices, calls=1
     )
     size = batch[0].size
 
@@ -123,14 +123,16 @@ def _local(sweep: C.SweepSpec, todo: Sequence[Chunk], devices: Sequence):
         pending.append((batch, dispatch(inputs, batch, devices)))
         if len(pending) < 2:
             continue
-        yield from _finish(*pending.popleft(), t0)
+        batch_done, wait = pending.popleft()
+        yield from _finish(batch_done, wait, t0)
         t0 = time.perf_counter()
     while pending:
-        yield from _finish(*pending.popleft(), t0)
+        batch_done, wait = pending.popleft()
+        yield from _finish(batch_done, wait, t0)
         t0 = time.perf_counter()
 
 
-def _finish(batch, wait, t0):
+def _finish(batch: Sequence[Chunk], wait: Callable[[], list], t0: float) -> Iterator[tuple]:
     results = wait()
     seconds = time.perf_counter() - t0
     for chunk, metrics in zip(batch, results):
