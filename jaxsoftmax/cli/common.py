@@ -4,6 +4,7 @@ plugins, logging, and turning errors into one clear line (never a raw traceback)
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import importlib.util
 import json
@@ -26,6 +27,27 @@ DEFAULT_CACHE = (
 
 class UsageError(Exception):
     """A bad command line or input: printed as one ``error:`` line, exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """:class:`argparse.ArgumentParser` whose "unrecognized arguments" error suggests the
+    nearest flag (``--trails`` → did you mean ``--trials``?), by :mod:`difflib` on every
+    Python (argparse's own ``suggest_on_error``, 3.14, covers choices only, not flags)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        if message.startswith("unrecognized arguments:"):
+            flags = [f for f in self._option_string_actions if f.startswith("--")]
+            hints = []
+            for arg in message.split(":", 1)[1].split():
+                flag = arg.split("=", 1)[0]
+                if not flag.startswith("-"):
+                    continue
+                close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.6)
+                if close:
+                    hints.append(f"{flag}: did you mean {close[0]}?")
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+        super().error(message)
 
 
 def add_config_flags(p: argparse.ArgumentParser, base: C.Config, skip: tuple[str, ...] = ()):

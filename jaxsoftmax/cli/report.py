@@ -8,7 +8,14 @@ from .. import config as C
 from .. import paper, stats
 from ..gaussians import analytic_paper_rates
 
-__all__ = ["across_seeds", "protocol", "rates_table", "readme_reproduction", "reproduction"]
+__all__ = [
+    "across_seeds",
+    "brief",
+    "protocol",
+    "rates_table",
+    "readme_reproduction",
+    "reproduction",
+]
 
 # A fixed-length protocol stops where it was told to: a gradient still this large there is
 # the protocol's stopping point, not a failure (see the training-length study).
@@ -218,6 +225,32 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         lines += ["", "## Figures", ""]
         lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines) + "\n"
+
+
+def brief(config: C.Config, summary: dict, out) -> str:
+    """What the command prints when it has finished: where the report is, and a few lines
+    (Table 2's summed means beside the paper's, the ranking) instead of the whole report."""
+    label = paper.label
+    t2 = summary["table2"]
+    width = max(len(label(n)) for n in t2)
+    lines = [
+        f"Table 2, eq. (4) summed (the paper's scale), mean over {config.trials} trials "
+        f"(seed {config.seed}):"
+    ]
+    for name, r in t2.items():
+        pm = paper.TABLE2.get(name, (None, None))[0]
+        theirs = f"   the paper's {pm:.3f}" if pm is not None else ""
+        lines.append(f"  {label(name):<{width}}  {_fmt(r['eq4_summed']['mean'], 3)}{theirs}")
+    if len(t2) > 1:
+        ours, theirs_rank = summary["ranking"], summary["paper_ranking"]
+        same = [n for n in ours if n in theirs_rank] == theirs_rank and len(theirs_rank) > 1
+        lines.append(
+            "Ranking, worst first: "
+            + " > ".join(label(n) for n in ours)
+            + (" (the paper's)" if same else "")
+        )
+    lines.append(f"Report (Tables 2-6, paired tests, convergence): {out}/report.md")
+    return "\n".join(lines)
 
 
 def readme_reproduction(config: C.Config, summary: dict) -> str:

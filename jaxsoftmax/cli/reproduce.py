@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,14 @@ from typing import Any
 import numpy as np
 
 from .. import config as C
-from .. import experiment, io, paper, stats
-from ..progress import Progress
+from .. import io, paper, stats
+from ..progress import Interrupted, Progress, acknowledge
 from . import common, report
 
 __all__ = [
+    "FILES",
     "across_seeds",
+    "check_folder",
     "compute",
     "load_results",
     "main",
@@ -37,11 +40,22 @@ __all__ = [
 
 log = logging.getLogger("jaxsoftmax")
 
-PER_TRIAL = (*experiment.ESTIMATOR_METRICS, "rates", "loss_drop")
+# The files a reproduction writes (the figures: when not --no-plots).
+FILES = (
+    "report.md",
+    "results.json",
+    "eq4_boxplot.png",
+    "confusion_heatmaps.png",
+    "posterior_plane.png",
+    "fig1_cross_entropy.png",
+    "fig2_least_squares.png",
+)
 
 
 def compute(config: C.Config, *, devices=None, quiet: bool = False) -> dict:
     """Runs every trial of ``config`` with a progress bar; returns :func:`results_from`."""
+    from .. import experiment
+
     with Progress(config.training.steps, "training", unit="steps", quiet=quiet) as bar:
         raw = experiment.run(config, devices=devices, progress=bar.update_to, keep=True)
     return results_from(config, raw)
@@ -49,6 +63,8 @@ def compute(config: C.Config, *, devices=None, quiet: bool = False) -> dict:
 
 def results_from(config: C.Config, raw: dict) -> dict:
     """Per-trial values by estimator, the Bayes rule's, and one trial's data and networks."""
+    from .. import experiment
+
     losses = raw["_losses"]  # (T, E, steps)
     tail = max(1, losses.shape[-1] // 10)
     start = losses[..., -tail]
@@ -78,6 +94,8 @@ def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = F
     """The ranking and the paired comparisons for seeds ``config.seed … + n_seeds − 1``
     (``first``: the per-trial eq. (4) of the first seed, already computed): how many seeds
     give each ranking, and for each pair how often each side is decisively better."""
+    from .. import experiment
+
     per_seed = [first]
     for s in range(config.seed + 1, config.seed + n_seeds):
         with Progress(config.training.steps, f"seed {s}", unit="steps", quiet=quiet) as bar:
@@ -154,12 +172,22 @@ def summarise(config: C.Config, results: dict) -> dict:
 
 def parser() -> argparse.ArgumentParser:
     """The command's flags: output options, common flags, one flag per configuration key."""
-    p = argparse.ArgumentParser(
+    p = common.ArgumentParser(
         prog="jaxsoftmax reproduce",
         description="Reproduce Dunne & Campbell (1997), section 4.1: three estimators on four "
         "Gaussian classes; Tables 2-6 beside the paper's.",
     )
-    p.add_argument("--out", default="results/dunne_campbell", help="output folder")
+    p.add_argument(
+        "--out",
+        default="results/dunne_campbell",
+        help="output folder: new, empty, or holding a run of the same configuration (which is "
+        "recomputed and replaced); a folder holding a different run is refused",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the reproduction's files in --out even if they hold a different run",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument(
         "--seeds",
@@ -173,19 +201,119 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_folder(out: str | Path, config: C.Config) -> str:
+    """What ``out`` holds, checked before anything is computed.
+
+    Returns ``"new"`` (absent, or none of :data:`FILES` in it: nothing is overwritten) or
+    ``"same"`` (its ``results.json`` holds this very configuration: the run is recomputed and
+    its files replaced, not reused, since the code may have changed since it was written;
+    the same code and seed give the same numbers bitwise). Raises
+    :class:`~jaxsoftmax.cli.common.UsageError` when it holds a different run (every
+    difference listed, as a sweep's folder does) or reproduction files without a readable
+    ``results.json``.
+    """
+    out = Path(out)
+    if not out.is_dir():  # absent; a file is refused by io.out_folder
+        return "new"
+    path = out / "results.json"
+    if not path.exists():
+        ours = [n for n in FILES if (out / n).exists()]
+        if ours:
+            raise common.UsageError(
+                f"--out {out}: holds {', '.join(ours)} but no results.json (an unfinished or "
+                "foreign run); refusing to overwrite. Use another --out folder, or --force to "
+                "replace them."
+            )
+        return "new"
+    try:
+        old = json.loads(path.read_text())["config"]
+        if not isinstance(old, dict):
+            raise TypeError(f"'config' is a {type(old).__name__}, not a table")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise common.UsageError(
+            f"{path}: damaged or not a reproduction's results ({type(err).__name__}: {err}); "
+            "use another --out folder, or --force to replace it"
+        ) from None
+    diff = C.config_diff(old, C.to_dict(config))
+    if diff:
+        raise common.UsageError(
+            f"--out {out} holds a different run; refusing to overwrite it. Differences (the "
+            "folder's -> this command's):\n"
+            + "\n".join(f"  {line}" for line in diff[:20])
+            + (f"\n  ... and {len(diff) - 20} more" if len(diff) > 20 else "")
+            + "\nUse another --out folder, or --force to replace it."
+        )
+    return "same"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``jaxsoftmax reproduce``: configuration from the flags, the engine, the report and files."""
+    """``jaxsoftmax reproduce``: configuration from the flags, the engine, the report and files.
+
+    Nothing is written before the run has finished: an interrupted run leaves no files (a
+    folder it created is removed) and says so."""
     args = parser().parse_args(argv)
     common.start(args)
     config = common.config_from_args(args, C.Config())
-    out = io.out_folder(args.out)
+    if args.seeds < 1:
+        raise common.UsageError(f"--seeds: expected a count >= 1, got {args.seeds}")
+    path = Path(args.out)
+    state = "new" if args.force else check_folder(path, config)
+    existed = path.exists()
+    out = io.out_folder(path)
+    if state == "same":
+        log.info(
+            "%s holds a run of this configuration: recomputing it and replacing its files "
+            "(not reused: the code may have changed since it was written)",
+            out,
+        )
+    started = time.time()
+    try:
+        return _run(args, config, out)
+    except KeyboardInterrupt as exc:
+        signum = acknowledge(getattr(exc, "signum", signal.SIGINT)) or signal.SIGINT
+        raise Interrupted(signum, kept=_after_interrupt(out, existed, started)) from None
+
+
+def _after_interrupt(out: Path, existed: bool, started: float) -> str:
+    """Cleans up after an interrupt; returns the line saying what is left."""
+    if not existed:  # our folder: remove what this run wrote, then the folder
+        for name in FILES:
+            (out / name).unlink(missing_ok=True)
+        for tmp in out.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        try:
+            out.rmdir()
+        except OSError:
+            left = ", ".join(sorted(p.name for p in out.iterdir()))
+            return (
+                f"nothing of this run was kept (it writes its files when it has finished); "
+                f"{out} was created by it but now also holds {left}, so it was left in place"
+            )
+        return (
+            "nothing was kept: reproduce writes its files only when it has finished, and the "
+            f"folder it had created ({out}) was removed; rerun the same command to start again"
+        )
+    changed = sorted(
+        p.name for p in out.iterdir() if p.name in FILES and p.stat().st_mtime >= started
+    )
+    if changed:
+        return (
+            f"the run did not finish; in {out}, {', '.join(changed)} were already rewritten by "
+            "it (the rest is as before); rerun the same command to finish"
+        )
+    return (
+        "nothing was kept: reproduce writes its files only when it has finished; "
+        f"{out} is as it was; rerun the same command to start again"
+    )
+
+
+def _run(args: argparse.Namespace, config: C.Config, out: Path) -> int:
     devices = common.setup_runtime(args)
     start = time.perf_counter()
     results = compute(config, devices=None, quiet=args.quiet)
     seconds = time.perf_counter() - start
+    log.info("statistics …")
     summary = summarise(config, results)
-    if args.seeds < 1:
-        raise common.UsageError(f"--seeds: expected a count >= 1, got {args.seeds}")
     if args.seeds > 1:
         first = {n: np.asarray(m["eq4"]) for n, m in results["per_trial"].items()}
         summary["across_seeds"] = across_seeds(config, args.seeds, first, quiet=args.quiet)
@@ -195,9 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         from . import figures as fig
 
         figures = fig.reproduction_figures(config, results, summary, out)
-    text = write(out, config, results, summary, meta, figures)
+    write(out, config, results, summary, meta, figures)
     if not args.quiet:
-        print(text)
+        print(report.brief(config, summary, out))
     log.info(
         "wrote %s, %s and %d figures in %.1f s (training and evaluation: %.1f s)",
         out / "report.md",

@@ -1,0 +1,97 @@
+"""Interrupts: Ctrl-C (once or twice) and SIGTERM during XLA compilation end the command with
+exit status 130 / 143, a line that tells the truth about what was kept, and no segmentation
+fault (a normal interpreter shutdown under XLA's compiler threads ended in exit 139)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jaxsoftmax import cli
+from jaxsoftmax.cli import reproduce
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--trials", "2", "--training.steps", "30", "--problem.n_test_per_class", "50"]
+
+
+def _interrupt_during_compilation(tmp_path: Path, signals: list[int]) -> tuple[int, str]:
+    """Starts ``python -m jaxsoftmax reproduce`` with a fresh compilation cache, waits for
+    "compiling", sends ``signals`` (0.2 s apart); returns the exit status and stderr."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "jaxsoftmax", "reproduce", *SMALL, "--no-plots"]
+    cmd += ["--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+        text=True,
+        # a background process may inherit SIGINT ignored: let it have the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:  # the line printed as compilation starts
+        lines.append(line)
+        if "compiling" in line:
+            break
+    time.sleep(0.3)  # inside XLA's compilation of the set-up program
+    for s in signals:
+        proc.send_signal(s)
+        time.sleep(0.2)
+    _, rest = proc.communicate(timeout=120)
+    return proc.returncode, "".join(lines) + rest
+
+
+@pytest.mark.parametrize(
+    "signals, code",
+    [
+        ([signal.SIGINT], 130),
+        ([signal.SIGINT, signal.SIGINT], 130),
+        ([signal.SIGTERM], 143),
+    ],
+    ids=["ctrl-c", "ctrl-c-twice", "sigterm"],
+)
+def test_an_interrupt_during_compilation_exits_cleanly_and_says_nothing_was_kept(
+    tmp_path, signals, code
+):
+    # Bug caught: KeyboardInterrupt left to the interpreter's shutdown while XLA compiles
+    # (exit -11/139, "Segmentation fault"); SIGTERM killing with no message (exit -15); the
+    # message "what was finished is kept" where nothing was; an empty --out folder left.
+    rc, err = _interrupt_during_compilation(tmp_path, signals)
+    assert rc == code, err
+    assert "Segmentation fault" not in err and "Traceback" not in err, err
+    name = signal.Signals(signals[0]).name
+    assert f"interrupted ({name}): nothing was kept" in err, err
+    assert not (tmp_path / "out").exists()  # the folder it had created is removed
+
+
+def test_an_interrupted_reproduction_into_an_existing_folder_leaves_it_as_it_was(
+    tmp_path, monkeypatch, capsys
+):
+    # Bug caught: the created-folder clean-up applied to a user's folder (deleting its files);
+    # the interrupt reported as success (exit 0) or as a generic "kept" line.
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reproduce, "compute", interrupted)
+    assert cli.main(["reproduce", *SMALL, "--out", str(out), "--no-cache"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted (SIGINT): nothing was kept: reproduce writes its files only when" in err
+    assert f"{out} is as it was" in err
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    new = tmp_path / "new"
+    assert cli.main(["reproduce", *SMALL, "--out", str(new), "--no-cache"]) == 130
+    assert f"the folder it had created ({new}) was removed" in capsys.readouterr().err
+    assert not new.exists()
