@@ -31,6 +31,7 @@ __all__ = [
     "check_folder",
     "compute",
     "load_results",
+    "machine",
     "main",
     "parser",
     "results_from",
@@ -201,6 +202,25 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def machine() -> dict:
+    """What decides whether a rerun is bitwise equal to a stored run, beyond
+    :func:`jaxsoftmax.io.metadata`: the jaxlib version and the CPU model (XLA's CPU code
+    depends on the instruction set)."""
+    import jaxlib
+
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:  # not Linux
+        import platform
+
+        cpu = platform.processor()
+    return {"jaxlib": jaxlib.__version__, "cpu": cpu}
+
+
 def check_folder(out: str | Path, config: C.Config) -> str:
     """What ``out`` holds, checked before anything is computed.
 
@@ -317,7 +337,7 @@ def _run(args: argparse.Namespace, config: C.Config, out: Path) -> int:
     if args.seeds > 1:
         first = {n: np.asarray(m["eq4"]) for n, m in results["per_trial"].items()}
         summary["across_seeds"] = across_seeds(config, args.seeds, first, quiet=args.quiet)
-    meta = {**io.metadata(), "seconds": seconds, "devices_used": len(devices)}
+    meta = {**io.metadata(), **machine(), "seconds": seconds, "devices_used": len(devices)}
     figures: list[str] = []
     if not args.no_plots:
         from . import figures as fig
