@@ -41,6 +41,8 @@ __all__ = [
 
 log = logging.getLogger("jaxsoftmax")
 
+PAPER_TRIALS = 100  # Table 2's means and variances are over 100 trials (section 4.1)
+
 # The files a reproduction writes (the figures: when not --no-plots).
 FILES = (
     "report.md",
@@ -127,7 +129,11 @@ def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = F
 
 def summarise(config: C.Config, results: dict) -> dict:
     """Every table of the report from the per-trial values alone (``results["per_trial"]``
-    and ``results["bayes"]``, e.g. as read back from ``results.json``)."""
+    and ``results["bayes"]``, e.g. as read back from ``results.json``).
+
+    Ours − the paper's Table 2 (summed form) is a two-sample comparison, Welch's
+    (:func:`jaxsoftmax.stats.welch`): our trials against the paper's 100, with the variance
+    each reports, since the paper's mean has its own sampling error."""
     per = {
         n: {k: np.asarray(v, float) for k, v in m.items()} for n, m in results["per_trial"].items()
     }
@@ -137,12 +143,14 @@ def summarise(config: C.Config, results: dict) -> dict:
             "eq4": stats.describe(m["eq4"]),
             "eq4_summed": stats.describe(m["eq4_summed"]),
         }
-        if name in paper.TABLE2:
-            pm, _ = paper.TABLE2[name]
-            s = row["eq4_summed"]
+        s = row["eq4_summed"]
+        if name in paper.TABLE2 and s["n"] >= 2:
+            pm, pv = paper.TABLE2[name]
+            w = stats.welch(s["mean"], s["var"], s["n"], pm, pv, PAPER_TRIALS)
             row["paper_mean"] = pm
-            row["diff"] = s["mean"] - pm
-            row["diff_ci"] = [s["ci_low"] - pm, s["ci_high"] - pm]
+            row["diff"] = w["diff"]
+            row["diff_ci"] = [w["ci_low"], w["ci_high"]]
+            row["diff_p"], row["diff_df"] = w["p"], w["df"]
         table2[name] = row
     eq4 = {n: m["eq4"] for n, m in per.items()}
     ranking = stats.ranking(eq4)

@@ -88,7 +88,9 @@ def report(config: C.Config, summary: dict, meta: dict, figures: list[str]) -> s
         "",
         "## Table 2 by training length: mean eq. (4) (summed form in brackets: the paper's scale)",
         "",
-        "| steps | " + " | ".join(lab(n) for n in names) + " | ranking, worst to best |",
+        "| steps | "
+        + " | ".join(lab(n) for n in names)
+        + " | mean eq. (4), largest (worst) > ... > smallest (best) |",
         "|---|" + "---|" * len(names) + "---|",
     ]
     for row in summary["rows"]:
