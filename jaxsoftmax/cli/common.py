@@ -116,9 +116,10 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="no persistent compilation cache")
 
 
-def start(args: argparse.Namespace) -> None:
+def start(args: argparse.Namespace, first_line: str = "") -> None:
     """Logging and plugins: the first thing every command does (plugins before the
-    configuration is validated, so their pairings are valid in it)."""
+    configuration is validated, so their pairings are valid in it). ``first_line`` is logged
+    before anything imports JAX (seconds): the user sees at once that the command started."""
     for handler in [h for h in log.handlers if getattr(h, "_jaxsoftmax_cli", False)]:
         log.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)  # the current stderr
@@ -127,6 +128,8 @@ def start(args: argparse.Namespace) -> None:
     log.addHandler(handler)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)  # "no TPU" noise
+    if first_line:
+        log.info("%s", first_line)
     for plugin in args.plugin:
         load_plugin(plugin)
 

@@ -6,7 +6,6 @@ import numpy as np
 
 from .. import config as C
 from .. import paper, stats
-from ..gaussians import analytic_paper_rates
 
 __all__ = [
     "across_seeds",
@@ -167,6 +166,8 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         "",
     ]
     bayes_trace = float(np.trace(np.asarray(summary["bayes_rates_empirical"])))
+    if paper_setup:
+        from ..gaussians import analytic_paper_rates  # imports JAX: only when reporting
     if paper_setup:
         lines += ["Analytic (Φ(1)², Φ(1)Φ(−1), Φ(−1)²):", "", *rates_table(analytic_paper_rates())]
     lines += [

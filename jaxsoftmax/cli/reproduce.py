@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     Nothing is written before the run has finished: an interrupted run leaves no files (a
     folder it created is removed) and says so."""
     args = parser().parse_args(argv)
-    common.start(args)
+    common.start(args, f"reproduce -> {args.out}: loading JAX and checking the configuration …")
     config = common.config_from_args(args, C.Config())
     if args.seeds < 1:
         raise common.UsageError(f"--seeds: expected a count >= 1, got {args.seeds}")
