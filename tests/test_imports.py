@@ -48,6 +48,7 @@ def test_the_command_lines_help_imports_no_jax():
 def test_every_public_name_resolves_on_first_use():
     # Bug caught: a lazy name pointing at the wrong module or attribute (AttributeError only
     # when a user first touches it); a misspelt name answering None instead of raising.
+    assert set(jaxsoftmax.__all__) == {"__version__", *jaxsoftmax._LAZY}
     for name in jaxsoftmax.__all__:
         assert getattr(jaxsoftmax, name) is not None, name
     assert jaxsoftmax.softmax is __import__("jaxsoftmax.activations").activations.softmax

@@ -84,6 +84,8 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
     """The reproduction's report: Tables 2–6 in the paper's order beside the paper's values,
     the differences with 95% intervals, the paired tests, the ranking explained, convergence,
     and the figures embedded."""
+    from ..gaussians import analytic_paper_rates  # imports JAX: only when reporting
+
     label = paper.label
     t2 = summary["table2"]
     names = list(t2)
@@ -166,8 +168,6 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         "",
     ]
     bayes_trace = float(np.trace(np.asarray(summary["bayes_rates_empirical"])))
-    if paper_setup:
-        from ..gaussians import analytic_paper_rates  # imports JAX: only when reporting
     if paper_setup:
         lines += ["Analytic (Φ(1)², Φ(1)Φ(−1), Φ(−1)²):", "", *rates_table(analytic_paper_rates())]
     lines += [

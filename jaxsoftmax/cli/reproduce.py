@@ -214,8 +214,12 @@ def machine() -> dict:
     """What decides whether a rerun is bitwise equal to a stored run, beyond
     :func:`jaxsoftmax.io.metadata`: the jaxlib version and the CPU model (XLA's CPU code
     depends on the instruction set)."""
-    import jaxlib
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        jaxlib = version("jaxlib")
+    except PackageNotFoundError:
+        jaxlib = "unknown"
     cpu = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -226,7 +230,7 @@ def machine() -> dict:
         import platform
 
         cpu = platform.processor()
-    return {"jaxlib": jaxlib.__version__, "cpu": cpu}
+    return {"jaxlib": jaxlib, "cpu": cpu}
 
 
 def check_folder(out: str | Path, config: C.Config) -> str:
