@@ -73,7 +73,7 @@ def _documented_module(obj) -> str:
 def toplevel_summary() -> str:
     pkg = importlib.import_module("jaxsoftmax")
     groups: dict[str, list[str]] = {}
-    for name in sorted(vars(pkg)):
+    for name in sorted(pkg.__all__):  # the package is lazy: vars() lists what was used
         obj = getattr(pkg, name)
         if name.startswith("_") or inspect.ismodule(obj):
             continue
