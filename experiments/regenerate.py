@@ -14,10 +14,9 @@ command (see ``experiments/sweeps/protocols.toml``).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from jaxsoftmax.cli import main, readme
+from jaxsoftmax.cli import finish, handle_signals, main, readme
 
 ROOT = Path(__file__).resolve().parents[1]
 EXP = ROOT / "experiments"
@@ -44,10 +43,11 @@ if __name__ == "__main__":
     p.add_argument("--only", nargs="+", choices=list(RUNS), help="these runs only")
     p.add_argument("--readme-only", action="store_true", help="no runs: README's blocks only")
     args = p.parse_args()
+    handle_signals()  # Ctrl-C: the command's own handling
     if not args.readme_only:
         for name in args.only or list(RUNS):
             code = run(name)
             if code:
-                sys.exit(code)
+                finish(code)  # an interrupt: exit 130/143 without a shutdown under XLA
     changed = readme.update(ROOT)
     print("README.md updated" if changed else "README.md is up to date")

@@ -4,6 +4,7 @@ fault (a normal interpreter shutdown under XLA's compiler threads ended in exit 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,11 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--trials", "2", "--training.steps", "30", "--problem.n_test_per_class", "50"]
 
 
-def _interrupt_during_compilation(tmp_path: Path, signals: list[int]) -> tuple[int, str]:
-    """Starts ``python -m jaxsoftmax reproduce`` with a fresh compilation cache, waits for
+def _interrupt_during_compilation(
+    tmp_path: Path, signals: list[int], command: tuple[str, ...] = ("reproduce", *SMALL)
+) -> tuple[int, str]:
+    """Starts ``python -m jaxsoftmax COMMAND`` with a fresh compilation cache, waits for
     "compiling", sends ``signals`` (0.2 s apart); returns the exit status and stderr."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    cmd = [sys.executable, "-m", "jaxsoftmax", "reproduce", *SMALL, "--no-plots"]
+    cmd = [sys.executable, "-m", "jaxsoftmax", *command, "--no-plots"]
     cmd += ["--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
     proc = subprocess.Popen(
         cmd,
@@ -95,3 +98,19 @@ def test_an_interrupted_reproduction_into_an_existing_folder_leaves_it_as_it_was
     assert cli.main(["reproduce", *SMALL, "--out", str(new), "--no-cache"]) == 130
     assert f"the folder it had created ({new}) was removed" in capsys.readouterr().err
     assert not new.exists()
+
+
+def test_ctrl_c_twice_in_a_sweep_during_compilation_exits_130_and_keeps_what_was_finished(
+    tmp_path,
+):
+    # Bug caught: the sweep's second Ctrl-C ("stop now") raised into the interpreter's
+    # shutdown while XLA compiles (exit 139).
+    desc = tmp_path / "sweep.json"
+    base = {"trials": 2, "training": {"steps": 30}, "problem": {"n_test_per_class": 50}}
+    desc.write_text(json.dumps({"name": "tiny", "base": base, "grid": {"seed": [0, 1]}}))
+    rc, err = _interrupt_during_compilation(
+        tmp_path, [signal.SIGINT, signal.SIGINT], ("sweep", str(desc))
+    )
+    assert rc == 130, err
+    assert "Segmentation fault" not in err and "Traceback" not in err, err
+    assert "kept" in err and "rerun the same command to resume" in err, err

@@ -15,8 +15,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from typing import NoReturn
 
-__all__ = ["entry", "handle_signals", "main"]
+__all__ = ["entry", "finish", "handle_signals", "main"]
 
 COMMANDS = {
     "reproduce": "jaxsoftmax.cli.reproduce",
@@ -116,14 +117,22 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + int(signum)
 
 
-def entry() -> None:
-    """Console-script entry point: :func:`main` with SIGINT/SIGTERM handled; an interrupted
-    command ends with ``os._exit`` (no interpreter shutdown under running XLA threads)."""
+def entry(argv: list[str] | None = None) -> NoReturn:
+    """Console-script entry point (and the scripts' under ``experiments/``): :func:`main`
+    with SIGINT/SIGTERM handled; an interrupted command ends with ``os._exit`` (no
+    interpreter shutdown under running XLA threads). Never returns."""
     handle_signals()
     try:
-        code = main()
+        code = main(argv)
     except KeyboardInterrupt as exc:  # a signal outside main's own handler
         code = 128 + int(getattr(exc, "signum", signal.SIGINT))
+    finish(code)
+
+
+def finish(code: int) -> NoReturn:
+    """Ends the process with ``code``: after an interrupt (``code`` >= 128), with
+    ``os._exit`` once the streams are flushed, since an interpreter shutdown while XLA's
+    threads still compile can end in a segmentation fault; otherwise ``sys.exit``."""
     if code >= 128:
         import logging
 
