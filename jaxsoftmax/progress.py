@@ -40,16 +40,19 @@ def _on_signal(signum, frame) -> None:
 
 
 def _unraisable(hook):
-    def unraisable(info) -> None:  # an Interrupted lost in a callback: check_stop raises it
-        if not isinstance(info.exc_value, Interrupted):
+    def unraisable(info) -> None:
+        # A signal's KeyboardInterrupt lost in a callback: not a traceback for the user
+        # (check_stop raises an Interrupted again; a sweep stops after its chunk).
+        if not isinstance(info.exc_value, KeyboardInterrupt):
             hook(info)
 
     return unraisable
 
 
 def handle_signals() -> None:
-    """SIGINT and SIGTERM raise :class:`Interrupted`; one lost where Python ignores
-    exceptions (a gc callback) is not printed, and is raised again by :func:`check_stop`.
+    """SIGINT and SIGTERM raise :class:`Interrupted`; a KeyboardInterrupt lost where Python
+    ignores exceptions (a gc callback) is not printed, and is raised again by
+    :func:`check_stop`.
     For the command line's entry point only: importing jaxsoftmax changes no handler."""
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, _on_signal)

@@ -35,9 +35,7 @@ def _interrupt_during_compilation(
         stderr=subprocess.PIPE,
         env=env,
         cwd=tmp_path,
-        text=True,
-        # a background process may inherit SIGINT ignored: let it have the default
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        text=True,  # (SIGINT inherited ignored is no matter: the command sets its handler)
     )
     assert proc.stderr is not None
     lines = []
