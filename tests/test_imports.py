@@ -38,11 +38,12 @@ def test_import_jaxsoftmax_imports_no_jax_scipy_stats_matplotlib_sympy_or_dask()
 def test_the_command_lines_help_imports_no_jax():
     # Bug caught: a command module importing the engine (JAX) or the report's figures at the
     # top: `jaxsoftmax reproduce --help` took 4 s.
-    code = (
-        "from jaxsoftmax.cli import main\n"
-        "try:\n    main(['reproduce', '--help'])\nexcept SystemExit:\n    pass"
-    )
-    assert _modules_after(code) == []
+    for command in ("reproduce", "training-length"):
+        code = (
+            "from jaxsoftmax.cli import main\n"
+            f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass"
+        )
+        assert _modules_after(code) == [], command
 
 
 def test_every_public_name_resolves_on_first_use():
