@@ -92,10 +92,10 @@ def test_an_interrupted_reproduction_into_an_existing_folder_leaves_it_as_it_was
     assert "interrupted (SIGINT): nothing was kept: reproduce writes its files only when" in err
     assert f"{out} is as it was" in err
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
-    new = tmp_path / "new"
+    new = tmp_path / "new" / "run"  # both folders created by the run, both removed
     assert cli.main(["reproduce", *SMALL, "--out", str(new), "--no-cache"]) == 130
     assert f"the folder it had created ({new}) was removed" in capsys.readouterr().err
-    assert not new.exists()
+    assert not (tmp_path / "new").exists()
 
 
 def test_ctrl_c_twice_in_a_sweep_during_compilation_exits_130_and_keeps_what_was_finished(

@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         raise common.UsageError(f"--seeds: expected a count >= 1, got {args.seeds}")
     path = Path(args.out)
     state = "new" if args.force else check_folder(path, config)
-    existed = path.exists()
+    created = [p for p in (path, *path.parents) if not p.exists()]  # removed on an interrupt
     out = io.out_folder(path)
     if state == "same":
         log.info(
@@ -303,24 +303,28 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, config, out)
     except KeyboardInterrupt as exc:
         signum = acknowledge(getattr(exc, "signum", signal.SIGINT)) or signal.SIGINT
-        raise Interrupted(signum, kept=_after_interrupt(out, existed, started)) from None
+        kept = _after_interrupt(out, created, started)
+        raise Interrupted(signum, kept=kept) from None
 
 
-def _after_interrupt(out: Path, existed: bool, started: float) -> str:
-    """Cleans up after an interrupt; returns the line saying what is left."""
-    if not existed:  # our folder: remove what this run wrote, then the folder
+def _after_interrupt(out: Path, created: list[Path], started: float) -> str:
+    """Cleans up after an interrupt (``created``: the folders this run created, ``out``
+    first); returns the line saying what is left."""
+    if created:  # our folder: remove what this run wrote, then the folders
         for name in FILES:
             (out / name).unlink(missing_ok=True)
         for tmp in out.glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
         try:
-            out.rmdir()
-        except OSError:
-            left = ", ".join(sorted(p.name for p in out.iterdir()))
-            return (
-                f"nothing of this run was kept (it writes its files when it has finished); "
-                f"{out} was created by it but now also holds {left}, so it was left in place"
-            )
+            for folder in created:
+                folder.rmdir()
+        except OSError:  # something else was put there meanwhile: left in place
+            if out.exists():
+                left = ", ".join(sorted(p.name for p in out.iterdir()))
+                return (
+                    "nothing of this run was kept (it writes its files when it has finished); "
+                    f"{out} was created by it but now also holds {left}, so it was left in place"
+                )
         return (
             "nothing was kept: reproduce writes its files only when it has finished, and the "
             f"folder it had created ({out}) was removed; rerun the same command to start again"
