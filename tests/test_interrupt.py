@@ -112,3 +112,41 @@ def test_ctrl_c_twice_in_a_sweep_during_compilation_exits_130_and_keeps_what_was
     assert rc == 130, err
     assert "Segmentation fault" not in err and "Traceback" not in err, err
     assert "kept" in err and "rerun the same command to resume" in err, err
+
+
+def test_a_stop_lost_in_a_gc_callback_is_silent_and_raised_at_the_next_progress_update(capsys):
+    # Bugs: the handler's exception, raised inside JAX's gc callback, printed as a traceback
+    # and lost (the run went on to the end and exited 0); a second signal breaking the
+    # clean-up once the command has taken the stop.
+    import gc
+
+    from jaxsoftmax import progress
+
+    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    old_hook = sys.unraisablehook
+    shown: list = []
+    sys.unraisablehook = shown.append  # what Python would print
+    progress.reset_stop()
+    progress.handle_signals()
+
+    def callback(phase, info):
+        if phase == "start":
+            gc.callbacks.remove(callback)
+            progress._on_signal(signal.SIGTERM, None)  # as Python runs it: in the callback
+
+    try:
+        gc.callbacks.append(callback)
+        gc.collect()  # the Interrupted is raised in the callback and ignored by gc
+        assert shown == [] and capsys.readouterr().err == ""  # not printed
+        with progress.Progress(10, "x", quiet=True) as bar:
+            with pytest.raises(progress.Interrupted) as caught:
+                bar.update_to(1)
+            assert caught.value.signum == signal.SIGTERM
+            assert progress.acknowledge() == signal.SIGTERM
+            progress._on_signal(signal.SIGINT, None)  # taken: ignored while cleaning up
+            bar.update_to(2)
+    finally:
+        progress.reset_stop()
+        sys.unraisablehook = old_hook
+        for s, h in old.items():
+            signal.signal(s, h)
