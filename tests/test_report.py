@@ -135,3 +135,22 @@ def test_quiet_prints_nothing_on_stdout(tmp_path, monkeypatch, capsys):
     flags = ["--trials", "4", "--seed", "3", "--training.steps", "20", "--no-plots", "--quiet"]
     assert cli.main(["reproduce", *flags, "--out", str(tmp_path)]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_figures_log_a_line_as_each_starts(tmp_path, monkeypatch, caplog):
+    # Bug caught: 17 silent seconds while the figures are drawn (no line before each).
+    import logging
+
+    from jaxsoftmax.cli import figures
+
+    drawn = []
+    for name in ("eq4_figure", "confusion_heatmaps", "posterior_plane"):
+        monkeypatch.setattr(figures, name, lambda *a, _n=name: drawn.append(_n) or f"{_n}.png")
+    monkeypatch.setattr(figures, "penalty_surfaces", lambda out: ["f1.png", "f2.png"])
+    with caplog.at_level(logging.INFO, logger="jaxsoftmax"):
+        names = figures.reproduction_figures(CONFIG, {}, {}, tmp_path)
+    want = ["eq4_figure", "confusion_heatmaps", "posterior_plane", "f1", "f2"]
+    assert names == [f"{n}.png" for n in want]
+    lines = [r.getMessage() for r in caplog.records]
+    assert [x.split(",")[0] for x in lines[:4]] == [f"figures: {i}/4" for i in range(1, 5)]
+    assert lines[4].startswith("figures: 5 written in ")
