@@ -73,7 +73,7 @@ def _documented_module(obj) -> str:
 def toplevel_summary() -> str:
     pkg = importlib.import_module("jaxsoftmax")
     groups: dict[str, list[str]] = {}
-    for name in sorted(vars(pkg)):
+    for name in sorted(pkg.__all__):  # the package is lazy: vars() lists what was used
         obj = getattr(pkg, name)
         if name.startswith("_") or inspect.ismodule(obj):
             continue
@@ -141,7 +141,51 @@ def _skip_namedtuple_fields(app, what, name, obj, skip, options):
     return None
 
 
+# --------------------------------------------------------------------------------------------
+# README is written for the repository, where `experiments/reproduction/` is a path a reader can
+# open; included into a page of this site it would be dead text. Every inline-code span of an
+# included README that names an existing file or folder of the repository (outside code
+# blocks and links) becomes a link to it in the source repository.
+# --------------------------------------------------------------------------------------------
+
+REPOSITORY = html_theme_options["source_repository"]
+_CODE_SPAN = re.compile(r"(?<![\[`])`([\w./-]+)`(?!\]\(|`)")
+
+
+def repository_links(text: str, root: Path = ROOT, repository: str = REPOSITORY) -> str:
+    """``text`` (Markdown) with each `` `path` `` naming an existing repository path, outside
+    fenced code blocks and link texts, replaced by a link to it in ``repository``."""
+
+    def link(m: re.Match) -> str:
+        path = m.group(1).rstrip("/")
+        if "/" not in path and "." not in path:
+            return m.group(0)  # a word, not a path
+        target = root / path
+        if not path or path.startswith((".", "/")) or not target.exists():
+            return m.group(0)
+        kind = "tree" if target.is_dir() else "blob"
+        return f"[{m.group(0)}]({repository}{kind}/main/{path})"
+
+    out, fence = [], None
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if fence is None and stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+        elif fence is not None and stripped.startswith(fence):
+            fence = None
+        elif fence is None:
+            line = _CODE_SPAN.sub(link, line)
+        out.append(line)
+    return "\n".join(out)
+
+
+def _link_included(app, relative_path, parent_docname, content):
+    if Path(relative_path).name == "README.md":
+        content[0] = repository_links(content[0])
+
+
 def setup(app):
+    app.connect("include-read", _link_included)
     app.connect("source-read", _fill_toplevel)
     app.connect("autodoc-process-docstring", _docstring_idioms)
     app.connect("autodoc-skip-member", _skip_namedtuple_fields)

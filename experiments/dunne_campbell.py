@@ -9,7 +9,7 @@ same; ``--help`` lists them):
 
 import sys
 
-from jaxsoftmax.cli import main
+from jaxsoftmax.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["reproduce", *sys.argv[1:]]))
+    entry(["reproduce", *sys.argv[1:]])  # Ctrl-C: exit 130, as the command

@@ -5,7 +5,7 @@ python experiments/sweep.py --example n_per_class --out results/n_per_class
 
 import sys
 
-from jaxsoftmax.cli import main
+from jaxsoftmax.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["sweep", *sys.argv[1:]]))
+    entry(["sweep", *sys.argv[1:]])  # Ctrl-C: exit 130, as the command

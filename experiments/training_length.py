@@ -6,7 +6,7 @@ python experiments/training_length.py --trials 10 --lengths 20 50 100 --out resu
 
 import sys
 
-from jaxsoftmax.cli import main
+from jaxsoftmax.cli import entry
 
 if __name__ == "__main__":
-    sys.exit(main(["training-length", *sys.argv[1:]]))
+    entry(["training-length", *sys.argv[1:]])  # Ctrl-C: exit 130, as the command

@@ -4,14 +4,83 @@ On a terminal, a tqdm bar; in a log (stderr not a TTY), one plain line at most e
 ``log_every`` seconds and at the end, no carriage returns. The first line appears at once
 (``compiling…``), and the bar starts after the first update, so its rate and ETA exclude
 compilation. ``quiet=True`` prints nothing.
+
+Stopping: :func:`handle_signals` (installed by the command line) makes SIGINT and SIGTERM raise
+:class:`Interrupted`. Python runs a signal handler at the next bytecode of the main thread,
+which may be inside a garbage-collection callback (JAX registers one), where an exception is
+ignored; so the stop is also recorded, and every :meth:`Progress.update_to` raises it again
+until the command has taken it (:func:`acknowledge`).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
-__all__ = ["Progress"]
+__all__ = ["Interrupted", "Progress", "acknowledge", "check_stop", "handle_signals", "reset_stop"]
+
+_STOP: dict = {"signal": None, "taken": False}
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM while a command runs (exit status 128 + ``signum``); ``kept`` says
+    what the command left behind."""
+
+    def __init__(self, signum: int = signal.SIGINT, kept: str = ""):
+        super().__init__(signal.Signals(signum).name)
+        self.signum, self.kept = int(signum), kept
+
+
+def _on_signal(signum, frame) -> None:
+    if _STOP["taken"]:
+        return  # the command is stopping: a second Ctrl-C must not break its clean-up
+    _STOP["signal"] = signum
+    raise Interrupted(signum)
+
+
+def _unraisable(hook):
+    def unraisable(info) -> None:
+        # A signal's KeyboardInterrupt lost in a callback: not a traceback for the user
+        # (check_stop raises an Interrupted again; a sweep stops after its chunk).
+        if not isinstance(info.exc_value, KeyboardInterrupt):
+            hook(info)
+
+    return unraisable
+
+
+def handle_signals() -> None:
+    """SIGINT and SIGTERM raise :class:`Interrupted`; a KeyboardInterrupt lost where Python
+    ignores exceptions (a gc callback) is not printed, and is raised again by
+    :func:`check_stop`.
+    For the command line's entry point only: importing jaxsoftmax changes no handler."""
+    for s in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(s, _on_signal)
+    if not getattr(sys.unraisablehook, "_jaxsoftmax", False):
+        hook = _unraisable(sys.unraisablehook)
+        hook._jaxsoftmax = True  # type: ignore[attr-defined]
+        sys.unraisablehook = hook
+
+
+def check_stop() -> None:
+    """Raises :class:`Interrupted` if a signal arrived and the command has not taken it."""
+    if _STOP["signal"] is not None and not _STOP["taken"]:
+        raise Interrupted(_STOP["signal"])
+
+
+def reset_stop() -> None:
+    """Forgets a stop (a new command in the same process starts with none)."""
+    _STOP.update(signal=None, taken=False)
+
+
+def acknowledge(signum: int | None = None) -> int | None:
+    """The command has taken the stop (later signals are ignored while it cleans up); returns
+    the signal that arrived (``signum`` where none was recorded, e.g. a plain
+    KeyboardInterrupt)."""
+    _STOP["taken"] = True
+    if _STOP["signal"] is None:
+        _STOP["signal"] = signum
+    return _STOP["signal"]
 
 
 class Progress:
@@ -51,7 +120,8 @@ class Progress:
             print(text, file=self.stream, flush=True)
 
     def update_to(self, n: int) -> None:
-        """Sets the count done to ``n``."""
+        """Sets the count done to ``n`` (and raises a stop requested by a signal)."""
+        check_stop()
         if n <= self.n:
             return
         first = self.n == 0

@@ -165,8 +165,8 @@ def test_report_prints_table_2_means_and_the_ranking_worst_to_best():
     assert row.split("|")[2].strip() == "0.6500"  # the mean (a sum would print 2.6000)
     assert row.split("|")[3].strip() == "0.01667"  # variance, ddof 1
     assert (
-        "worst to best by mean eq. (4): softmax + least squares > logistic + least "
-        "squares > softmax + cross-entropy."
+        "by mean eq. (4), largest (worst) first: softmax + least squares (0.6500) > logistic "
+        "+ least squares (0.2500) > softmax + cross-entropy (0.0250)."
     ) in text
     assert "Our ranking differs from the paper's" in text and "training-length" in text
 
@@ -181,13 +181,23 @@ def test_report_says_when_the_ranking_is_the_papers():
     assert "Our ranking is the paper's under this protocol." in text
 
 
-def test_report_difference_to_the_paper_has_an_interval():
+def test_report_difference_to_the_paper_is_a_welch_interval_with_the_papers_variance():
+    # Bugs: the interval of our mean only (the paper's sampling error ignored); pooled
+    # variances; the difference's sign reversed. Independent: scipy's Welch test on a sample
+    # of 100 with exactly the paper's mean and variance.
+    from scipy import stats as sps
+
     values = {n: [0.2, 0.21, 0.19, 0.2] for n in TINY.estimators}
     s = _summary(values)
     row = s["table2"]["softmax/cross_entropy"]
     assert row["diff"] == pytest.approx(20 * 0.2 - 3.936804, rel=1e-9)
-    lo, hi = row["diff_ci"]
-    assert lo < row["diff"] < hi
+    z = np.random.default_rng(0).normal(size=100)
+    theirs = 3.936804 + np.sqrt(0.1958714) * (z - z.mean()) / z.std(ddof=1)
+    ours = 20 * np.array(values["softmax/cross_entropy"])
+    want = sps.ttest_ind(ours, theirs, equal_var=False)
+    ci = want.confidence_interval(0.95)
+    np.testing.assert_allclose(row["diff_ci"], [ci.low, ci.high], rtol=1e-9)
+    assert row["diff_p"] == pytest.approx(want.pvalue, rel=1e-9)
 
 
 # --------------------------------------------------------------------------------------------

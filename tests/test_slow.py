@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_full_reproduction_matches_the_stored_run(tmp_path):
     # 100 trials x 3 estimators x 2000 steps, the main job's defaults (seed 0), against
     # experiments/reproduction/results.json (same machine type: per-trial values to float32
-    # rounding amplified by 2000 steps; the tables to their printed digits).
+    # rounding amplified by 2000 steps; the tables to their printed digits). When it fails
+    # after a change that moves numbers: python3 experiments/regenerate.py (all stored runs
+    # and README), as tests/test_stored_runs.py asks for the reduced run.
     assert cli.main(["reproduce", "--out", str(tmp_path), "--no-plots", "--quiet"]) == 0
     _, ours = reproduce.load_results(tmp_path / "results.json")
     _, stored = reproduce.load_results(ROOT / "experiments" / "reproduction" / "results.json")

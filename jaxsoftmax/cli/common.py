@@ -4,6 +4,7 @@ plugins, logging, and turning errors into one clear line (never a raw traceback)
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import sys
@@ -18,6 +19,27 @@ log = logging.getLogger("jaxsoftmax")
 
 class UsageError(Exception):
     """A bad command line or input: printed as one ``error:`` line, exit status 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """:class:`argparse.ArgumentParser` whose "unrecognized arguments" error suggests the
+    nearest flag (``--trails`` → did you mean ``--trials``?), by :mod:`difflib` on every
+    Python (argparse's own ``suggest_on_error``, 3.14, covers choices only, not flags)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        if message.startswith("unrecognized arguments:"):
+            flags = [f for f in self._option_string_actions if f.startswith("--")]
+            hints = []
+            for arg in message.split(":", 1)[1].split():
+                flag = arg.split("=", 1)[0]
+                if not flag.startswith("-"):
+                    continue
+                close = difflib.get_close_matches(flag, flags, n=1, cutoff=0.6)
+                if close:
+                    hints.append(f"{flag}: did you mean {close[0]}?")
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+        super().error(message)
 
 
 def add_config_flags(p: argparse.ArgumentParser, base: C.Config, skip: tuple[str, ...] = ()):
@@ -86,9 +108,10 @@ def add_common_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-cache", action="store_true", help="no persistent compilation cache")
 
 
-def start(args: argparse.Namespace) -> None:
+def start(args: argparse.Namespace, first_line: str = "") -> None:
     """Logging and plugins: the first thing every command does (plugins before the
-    configuration is validated, so their pairings are valid in it)."""
+    configuration is validated, so their pairings are valid in it). ``first_line`` is logged
+    before anything imports JAX (seconds): the user sees at once that the command started."""
     for handler in [h for h in log.handlers if getattr(h, "_jaxsoftmax_cli", False)]:
         log.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)  # the current stderr
@@ -97,6 +120,8 @@ def start(args: argparse.Namespace) -> None:
     log.addHandler(handler)
     log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     logging.getLogger("jax._src.xla_bridge").setLevel(logging.ERROR)  # "no TPU" noise
+    if first_line:
+        log.info("%s", first_line)
     for plugin in args.plugin:
         load_plugin(plugin)
 

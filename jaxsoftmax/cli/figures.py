@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ from .. import paper
 from ..plotting import pyplot, save
 
 __all__ = ["reproduction_figures", "save"]
+
+log = logging.getLogger("jaxsoftmax")
 
 
 _plt = pyplot  # the names this module's functions use
@@ -177,10 +181,19 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
 
 
 def reproduction_figures(config: C.Config, results: dict, summary: dict, out: Path) -> list[str]:
+    """Every figure of the reproduction, written into ``out``; one log line as each starts
+    (importing matplotlib and drawing take seconds: never a silent wait)."""
     out = Path(out)
-    return [
-        eq4_figure(results, out),
-        confusion_heatmaps(summary, out),
-        posterior_plane(config, results, out),
-        *penalty_surfaces(out),
+    steps = [
+        ("Table 2's eq. (4) per trial", lambda: [eq4_figure(results, out)]),
+        ("Tables 3-6 as heat maps", lambda: [confusion_heatmaps(summary, out)]),
+        ("the posterior plane", lambda: [posterior_plane(config, results, out)]),
+        ("Figures 1 and 2", lambda: penalty_surfaces(out)),
     ]
+    names: list[str] = []
+    start = time.perf_counter()
+    for i, (what, draw) in enumerate(steps, 1):
+        log.info("figures: %d/%d, %s …", i, len(steps), what)
+        names += draw()
+    log.info("figures: %d written in %.1f s", len(names), time.perf_counter() - start)
+    return names

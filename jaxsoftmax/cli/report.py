@@ -6,9 +6,15 @@ import numpy as np
 
 from .. import config as C
 from .. import paper, stats
-from ..gaussians import analytic_paper_rates
 
-__all__ = ["across_seeds", "protocol", "rates_table", "readme_reproduction", "reproduction"]
+__all__ = [
+    "across_seeds",
+    "brief",
+    "protocol",
+    "rates_table",
+    "readme_reproduction",
+    "reproduction",
+]
 
 # A fixed-length protocol stops where it was told to: a gradient still this large there is
 # the protocol's stopping point, not a failure (see the training-length study).
@@ -52,7 +58,7 @@ def across_seeds(a: dict) -> list[str]:
     lines = [
         f"### Across {n} seeds ({seeds}, this protocol, {n} × the trials above)",
         "",
-        "| ranking, worst to best | seeds |",
+        "| mean eq. (4), largest (worst) > ... > smallest (best) | seeds |",
         "|---|---|",
     ]
     for key, count in sorted(a["rankings"].items(), key=lambda kv: -kv[1]):
@@ -78,6 +84,8 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
     """The reproduction's report: Tables 2–6 in the paper's order beside the paper's values,
     the differences with 95% intervals, the paired tests, the ranking explained, convergence,
     and the figures embedded."""
+    from ..gaussians import analytic_paper_rates  # imports JAX: only when reporting
+
     label = paper.label
     t2 = summary["table2"]
     names = list(t2)
@@ -94,8 +102,9 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         "",
         "Eq. (4) as printed averages over the N test points, so it cannot exceed √2; the "
         "paper's values (~4) are on the scale of the *summed* form (no 1/N, √N times larger). "
-        "Both are reported; the difference to the paper is of the summed mean, with the 95% "
-        "t-interval of our mean.",
+        "Both are reported. Ours − paper is of the summed mean, with the 95% interval of a "
+        f"two-sample (Welch) comparison of our {config.trials} trials with the paper's "
+        "100, each with its own variance: the paper's mean has sampling error too.",
         "",
         "| estimator | eq. (4) mean | variance | summed mean | summed variance "
         "| paper mean (variance) | ours − paper [95% CI] |",
@@ -116,13 +125,23 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         )
     ours, theirs = summary["ranking"], summary["paper_ranking"]
     same = [n for n in ours if n in theirs] == theirs
-    lines += [
-        "",
-        "**Ranking**, worst to best by mean eq. (4): " + " > ".join(label(n) for n in ours) + ".",
-        "The paper's: " + " > ".join(label(n) for n in theirs) + ".",
-        "",
-    ]
-    if same:
+    if len(names) > 1:
+        lines += [
+            "",
+            "**Ranking** by mean eq. (4), largest (worst) first: "
+            + ranking_text(ours, {n: t2[n]["eq4"]["mean"] for n in ours})
+            + ".",
+        ]
+        if len(theirs) > 1:
+            lines.append(
+                "The paper's (Table 2, summed form): "
+                + ranking_text(theirs, {n: paper.TABLE2[n][0] for n in theirs}, 3)
+                + "."
+            )
+        lines.append("")
+    if len(names) < 2 or len(theirs) < 2:
+        pass
+    elif same:
         lines.append("Our ranking is the paper's under this protocol.")
     else:
         lines.append(
@@ -137,25 +156,9 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
             + ("the best" if ours[-1] == "softmax/cross_entropy" else "not the best")
             + " here."
         )
-    lines += [
-        "",
-        "## Paired comparisons across trials (eq. 4; each trial: same data, same start)",
-        "",
-        "| A | B | A better in | B better in | mean A − B [95% CI] | sign test p "
-        "| Wilcoxon p | paired t p | decisive |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in summary["paired"]:
-        decisive = stats.decisive(row) != 0
-        lines.append(
-            f"| {label(row['a'])} | {label(row['b'])} | {row['a_wins']}/{row['trials']} "
-            f"| {row['b_wins']}/{row['trials']} | {row['mean_diff']:+.4f} "
-            f"[{row['diff_ci_low']:+.4f}, {row['diff_ci_high']:+.4f}] "
-            f"| {row['sign_test_p']:.2g} | {row['wilcoxon_p']:.2g} | {row['ttest_p']:.2g} "
-            f"| {'yes' if decisive else 'no'} |"
-        )
-    lines += ["", "Decisive: all three tests agree at p < 0.05."]
-    if "across_seeds" in summary:
+    if summary["paired"]:
+        lines += _paired_section(summary["paired"])
+    if "across_seeds" in summary and summary["paired"]:
         lines += ["", *across_seeds(summary["across_seeds"])]
     lines += [
         "",
@@ -164,6 +167,7 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         f"### Table {paper.TABLE_NUMBER['bayes']}: the Bayes rule",
         "",
     ]
+    bayes_trace = float(np.trace(np.asarray(summary["bayes_rates_empirical"])))
     if paper_setup:
         lines += ["Analytic (Φ(1)², Φ(1)Φ(−1), Φ(−1)²):", "", *rates_table(analytic_paper_rates())]
     lines += [
@@ -171,6 +175,10 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         "Empirical, the Bayes rule on our test samples:",
         "",
         *rates_table(summary["bayes_rates_empirical"]),
+        "",
+        f"Trace: {bayes_trace:.4f} on our test samples"
+        + (f", {float(np.trace(analytic_paper_rates())):.4f} analytic" if paper_setup else "")
+        + ".",
     ]
     if paper_setup:
         lines += ["", "The paper's:", "", *rates_table(paper.TABLES["bayes"])]
@@ -181,15 +189,107 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         ours_rates = summary["rates"][name]
         lines += ["", f"### {head}", "", "Ours (mean over trials):", "", *rates_table(ours_rates)]
         trace = f"Trace: ours {np.trace(np.asarray(ours_rates)):.4f}"
+        theirs_rates = None
         if paper_setup and name in paper.TABLES:
-            lines += ["", "The paper's:", "", *rates_table(paper.TABLES[name])]
-            trace += f", paper {np.trace(np.asarray(paper.TABLES[name])):.4f}"
+            theirs_rates = paper.TABLES[name]
+            lines += ["", "The paper's:", "", *rates_table(theirs_rates)]
+            trace += f", paper {np.trace(np.asarray(theirs_rates)):.4f}"
         er = summary["error_rate"][name]
         lines += [
             "",
             f"{trace}; test error rate {er['mean']:.4f} [{er['ci_low']:.4f}, "
             f"{er['ci_high']:.4f}] (Bayes rule: {summary['bayes_error_rate']:.4f}).",
+            "",
+            trace_comment(ours_rates, er, summary["bayes_rates_empirical"], theirs_rates),
         ]
+    return _tail(config, summary, names, figures, lines)
+
+
+def ranking_text(names, means: dict, digits: int = 4) -> str:
+    """``A (0.26) > B (0.24) > C (0.22)``: names in the given order, each with its mean, so
+    that ">" reads as "larger mean eq. (4) than" (worse: lower is better)."""
+    return " > ".join(f"{paper.label(n)} ({means[n]:.{digits}f})" for n in names)
+
+
+def trace_comment(ours, error_rate: dict, bayes_empirical, theirs=None) -> str:
+    """What a trace below the Bayes rule's or the paper's means (Tables 4–6).
+
+    With four equally likely classes the test error rate is 1 − trace/4, so the trace is
+    judged through the error rate's 95% interval (Student's t over trials): against the
+    Bayes rule on the same test samples (the least error rate, so in expectation every
+    estimator's trace is below the Bayes trace: the gap is the cost of estimating the
+    posteriors from the training sample) and against the error rate the paper's table implies.
+    """
+    k = np.asarray(ours).shape[0]
+    t_ours = float(np.trace(np.asarray(ours)))
+    t_bayes = float(np.trace(np.asarray(bayes_empirical)))
+    lo, hi = error_rate["ci_low"], error_rate["ci_high"]
+    gap = t_bayes - t_ours
+    if gap > 0:
+        text = (
+            f"Below the Bayes rule's trace on the same test samples by {gap:.4f} (an error "
+            f"rate higher by {gap / k:.4f}): expected, the Bayes rule having the least error "
+            "rate; this is what estimating the posteriors from the training sample costs "
+            "under this protocol."
+        )
+    else:
+        text = (
+            f"At or above the Bayes rule's trace on the same test samples ({-gap:+.4f}): "
+            "only sampling noise can do that, since the Bayes rule has the least expected "
+            "error rate."
+        )
+    if theirs is not None:
+        t_paper = float(np.trace(np.asarray(theirs)))
+        implied = 1 - t_paper / k
+        if t_ours < t_paper:
+            verdict = (
+                "the paper's implied error rate {:.4f} is below our 95% interval: a real "
+                "difference, not our sampling noise (the paper names neither its optimiser nor "
+                "its training length: `jaxsoftmax training-length` shows how the error rate "
+                "depends on the length)"
+                if implied < lo
+                else "the paper's implied error rate {:.4f} is inside our 95% interval: "
+                "within our sampling noise"
+            ).format(implied)
+            text += f" Below the paper's trace by {t_paper - t_ours:.4f}; {verdict}."
+        else:
+            verdict = "above our 95% interval" if implied > hi else "inside our 95% interval"
+            text += (
+                f" At or above the paper's trace (+{t_ours - t_paper:.4f}); the paper's implied "
+                f"error rate {implied:.4f} is {verdict}."
+            )
+    return text
+
+
+def _paired_section(paired_rows: list[dict]) -> list[str]:
+    label = paper.label
+    lines = [
+        "",
+        "## Paired comparisons across trials (eq. 4; each trial: same data, same start)",
+        "",
+        "| A | B | A better in | B better in | mean A − B [95% CI] | sign test p "
+        "| Wilcoxon p | paired t p | decisive |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in paired_rows:
+        decisive = stats.decisive(row) != 0
+        lines.append(
+            f"| {label(row['a'])} | {label(row['b'])} | {row['a_wins']}/{row['trials']} "
+            f"| {row['b_wins']}/{row['trials']} | {row['mean_diff']:+.4f} "
+            f"[{row['diff_ci_low']:+.4f}, {row['diff_ci_high']:+.4f}] "
+            f"| {row['sign_test_p']:.2g} | {row['wilcoxon_p']:.2g} | {row['ttest_p']:.2g} "
+            f"| {'yes' if decisive else 'no'} |"
+        )
+    lines += [
+        "",
+        "Decisive: the sign test, the Wilcoxon signed-rank test and the paired t-test all at "
+        "p < 0.05.",
+    ]
+    return lines
+
+
+def _tail(config: C.Config, summary: dict, names: list[str], figures, lines) -> str:
+    label = paper.label
     lines += [
         "",
         "## Convergence",
@@ -220,6 +320,32 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
     return "\n".join(lines) + "\n"
 
 
+def brief(config: C.Config, summary: dict, out) -> str:
+    """What the command prints when it has finished: where the report is, and a few lines
+    (Table 2's summed means beside the paper's, the ranking) instead of the whole report."""
+    label = paper.label
+    t2 = summary["table2"]
+    width = max(len(label(n)) for n in t2)
+    lines = [
+        f"Table 2, eq. (4) summed (the paper's scale), mean over {config.trials} trials "
+        f"(seed {config.seed}):"
+    ]
+    for name, r in t2.items():
+        pm = paper.TABLE2.get(name, (None, None))[0]
+        theirs = f"   the paper's {pm:.3f}" if pm is not None else ""
+        lines.append(f"  {label(name):<{width}}  {_fmt(r['eq4_summed']['mean'], 3)}{theirs}")
+    if len(t2) > 1:
+        ours, theirs_rank = summary["ranking"], summary["paper_ranking"]
+        same = [n for n in ours if n in theirs_rank] == theirs_rank and len(theirs_rank) > 1
+        lines.append(
+            "Mean eq. (4), largest (worst) first: "
+            + ranking_text(ours, {n: t2[n]["eq4"]["mean"] for n in ours})
+            + (" (the paper's ranking)" if same else "")
+        )
+    lines.append(f"Report (Tables 2-6, paired tests, convergence): {out}/report.md")
+    return "\n".join(lines)
+
+
 def readme_reproduction(config: C.Config, summary: dict) -> str:
     """README's reproduction tables, generated from a run's summary (``results.json``): the
     numbers in README are never typed by hand (a test compares them with the stored run)."""
@@ -228,7 +354,8 @@ def readme_reproduction(config: C.Config, summary: dict) -> str:
     lines = [
         f"**Table 2** — eq. (4), mean (variance) over {config.trials} trials, seed "
         f"{config.seed}; the last column is ours − the paper's summed mean with the 95% "
-        "interval of our mean.",
+        f"interval of a two-sample (Welch) comparison of our {config.trials} trials with the "
+        "paper's 100, each with its own variance.",
         "",
         "| estimator | eq. (4) | eq. (4) summed | the paper's | ours − paper [95% CI] |",
         "|---|---|---|---|---|",
@@ -245,14 +372,15 @@ def readme_reproduction(config: C.Config, summary: dict) -> str:
             f"| {r['eq4_summed']['mean']:.3f} ({r['eq4_summed']['var']:.3f}) "
             f"| {pm:.3f} ({pv:.3f}) | {diff} |"
         )
-    lines += [
-        "",
-        f"Paired over the {config.trials} trials of seed {config.seed} (same data, same initial "
-        "weights; decisive = sign test, Wilcoxon and paired t all at p < 0.05):",
-        "",
-        "| A | B | A better in | mean A − B | sign p | Wilcoxon p | t p | decisive |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    if summary["paired"]:
+        lines += [
+            "",
+            f"Paired over the {config.trials} trials of seed {config.seed} (same data, same "
+            "initial weights; decisive = sign test, Wilcoxon and paired t all at p < 0.05):",
+            "",
+            "| A | B | A better in | mean A − B | sign p | Wilcoxon p | t p | decisive |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
     for row in summary["paired"]:
         decisive = stats.decisive(row) != 0
         lines.append(
@@ -299,7 +427,7 @@ def readme_training_length(config: C.Config, summary: dict) -> str:
         "",
         "| steps | "
         + " | ".join(short[n] for n in names)
-        + " | ranking, worst to best | error rate |",
+        + " | mean eq. (4), largest (worst) > ... > smallest (best) | error rate |",
         "|---|" + "---|" * len(names) + "---|---|",
     ]
     for row in summary["rows"]:

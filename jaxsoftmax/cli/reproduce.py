@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,17 @@ from typing import Any
 import numpy as np
 
 from .. import config as C
-from .. import experiment, io, paper, stats
-from ..progress import Progress
+from .. import io, paper, stats
+from ..progress import Interrupted, Progress, acknowledge
 from . import common, report
 
 __all__ = [
+    "FILES",
     "across_seeds",
+    "check_folder",
     "compute",
     "load_results",
+    "machine",
     "main",
     "parser",
     "results_from",
@@ -37,11 +41,24 @@ __all__ = [
 
 log = logging.getLogger("jaxsoftmax")
 
-PER_TRIAL = (*experiment.ESTIMATOR_METRICS, "rates", "loss_drop")
+PAPER_TRIALS = 100  # Table 2's means and variances are over 100 trials (section 4.1)
+
+# The files a reproduction writes (the figures: when not --no-plots).
+FILES = (
+    "report.md",
+    "results.json",
+    "eq4_boxplot.png",
+    "confusion_heatmaps.png",
+    "posterior_plane.png",
+    "fig1_cross_entropy.png",
+    "fig2_least_squares.png",
+)
 
 
 def compute(config: C.Config, *, devices=None, quiet: bool = False) -> dict:
     """Runs every trial of ``config`` with a progress bar; returns :func:`results_from`."""
+    from .. import experiment
+
     with Progress(config.training.steps, "training", unit="steps", quiet=quiet) as bar:
         raw = experiment.run(config, devices=devices, progress=bar.update_to, keep=True)
     return results_from(config, raw)
@@ -49,6 +66,8 @@ def compute(config: C.Config, *, devices=None, quiet: bool = False) -> dict:
 
 def results_from(config: C.Config, raw: dict) -> dict:
     """Per-trial values by estimator, the Bayes rule's, and one trial's data and networks."""
+    from .. import experiment
+
     losses = raw["_losses"]  # (T, E, steps)
     tail = max(1, losses.shape[-1] // 10)
     start = losses[..., -tail]
@@ -78,6 +97,8 @@ def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = F
     """The ranking and the paired comparisons for seeds ``config.seed … + n_seeds − 1``
     (``first``: the per-trial eq. (4) of the first seed, already computed): how many seeds
     give each ranking, and for each pair how often each side is decisively better."""
+    from .. import experiment
+
     per_seed = [first]
     for s in range(config.seed + 1, config.seed + n_seeds):
         with Progress(config.training.steps, f"seed {s}", unit="steps", quiet=quiet) as bar:
@@ -108,7 +129,11 @@ def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = F
 
 def summarise(config: C.Config, results: dict) -> dict:
     """Every table of the report from the per-trial values alone (``results["per_trial"]``
-    and ``results["bayes"]``, e.g. as read back from ``results.json``)."""
+    and ``results["bayes"]``, e.g. as read back from ``results.json``).
+
+    Ours − the paper's Table 2 (summed form) is a two-sample comparison, Welch's
+    (:func:`jaxsoftmax.stats.welch`): our trials against the paper's 100, with the variance
+    each reports, since the paper's mean has its own sampling error."""
     per = {
         n: {k: np.asarray(v, float) for k, v in m.items()} for n, m in results["per_trial"].items()
     }
@@ -118,12 +143,14 @@ def summarise(config: C.Config, results: dict) -> dict:
             "eq4": stats.describe(m["eq4"]),
             "eq4_summed": stats.describe(m["eq4_summed"]),
         }
-        if name in paper.TABLE2:
-            pm, _ = paper.TABLE2[name]
-            s = row["eq4_summed"]
+        s = row["eq4_summed"]
+        if name in paper.TABLE2 and s["n"] >= 2:
+            pm, pv = paper.TABLE2[name]
+            w = stats.welch(s["mean"], s["var"], s["n"], pm, pv, PAPER_TRIALS)
             row["paper_mean"] = pm
-            row["diff"] = s["mean"] - pm
-            row["diff_ci"] = [s["ci_low"] - pm, s["ci_high"] - pm]
+            row["diff"] = w["diff"]
+            row["diff_ci"] = [w["ci_low"], w["ci_high"]]
+            row["diff_p"], row["diff_df"] = w["p"], w["df"]
         table2[name] = row
     eq4 = {n: m["eq4"] for n, m in per.items()}
     ranking = stats.ranking(eq4)
@@ -154,12 +181,22 @@ def summarise(config: C.Config, results: dict) -> dict:
 
 def parser() -> argparse.ArgumentParser:
     """The command's flags: output options, common flags, one flag per configuration key."""
-    p = argparse.ArgumentParser(
+    p = common.ArgumentParser(
         prog="jaxsoftmax reproduce",
         description="Reproduce Dunne & Campbell (1997), section 4.1: three estimators on four "
         "Gaussian classes; Tables 2-6 beside the paper's.",
     )
-    p.add_argument("--out", default="results/dunne_campbell", help="output folder")
+    p.add_argument(
+        "--out",
+        default="results/dunne_campbell",
+        help="output folder: new, empty, or holding a run of the same configuration (which is "
+        "recomputed and replaced); a folder holding a different run is refused",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the reproduction's files in --out even if they hold a different run",
+    )
     p.add_argument("--no-plots", action="store_true", help="skip the PNG figures")
     p.add_argument(
         "--seeds",
@@ -173,31 +210,158 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def machine() -> dict:
+    """What decides whether a rerun is bitwise equal to a stored run, beyond
+    :func:`jaxsoftmax.io.metadata`: the jaxlib version and the CPU model (XLA's CPU code
+    depends on the instruction set)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        jaxlib = version("jaxlib")
+    except PackageNotFoundError:
+        jaxlib = "unknown"
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:  # not Linux
+        import platform
+
+        cpu = platform.processor()
+    return {"jaxlib": jaxlib, "cpu": cpu}
+
+
+def check_folder(out: str | Path, config: C.Config) -> str:
+    """What ``out`` holds, checked before anything is computed.
+
+    Returns ``"new"`` (absent, or none of :data:`FILES` in it: nothing is overwritten) or
+    ``"same"`` (its ``results.json`` holds this very configuration: the run is recomputed and
+    its files replaced, not reused, since the code may have changed since it was written;
+    the same code and seed give the same numbers bitwise). Raises
+    :class:`~jaxsoftmax.cli.common.UsageError` when it holds a different run (every
+    difference listed, as a sweep's folder does) or reproduction files without a readable
+    ``results.json``.
+    """
+    out = Path(out)
+    if not out.is_dir():  # absent; a file is refused by io.out_folder
+        return "new"
+    path = out / "results.json"
+    if not path.exists():
+        ours = [n for n in FILES if (out / n).exists()]
+        if ours:
+            raise common.UsageError(
+                f"--out {out}: holds {', '.join(ours)} but no results.json (an unfinished or "
+                "foreign run); refusing to overwrite. Use another --out folder, or --force to "
+                "replace them."
+            )
+        return "new"
+    try:
+        old = json.loads(path.read_text())["config"]
+        if not isinstance(old, dict):
+            raise TypeError(f"'config' is a {type(old).__name__}, not a table")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise common.UsageError(
+            f"{path}: damaged or not a reproduction's results ({type(err).__name__}: {err}); "
+            "use another --out folder, or --force to replace it"
+        ) from None
+    diff = C.config_diff(old, C.to_dict(config))
+    if diff:
+        raise common.UsageError(
+            f"--out {out} holds a different run; refusing to overwrite it. Differences (the "
+            "folder's -> this command's):\n"
+            + "\n".join(f"  {line}" for line in diff[:20])
+            + (f"\n  ... and {len(diff) - 20} more" if len(diff) > 20 else "")
+            + "\nUse another --out folder, or --force to replace it."
+        )
+    return "same"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``jaxsoftmax reproduce``: configuration from the flags, the engine, the report and files."""
+    """``jaxsoftmax reproduce``: configuration from the flags, the engine, the report and files.
+
+    Nothing is written before the run has finished: an interrupted run leaves no files (a
+    folder it created is removed) and says so."""
     args = parser().parse_args(argv)
-    common.start(args)
+    common.start(args, f"reproduce -> {args.out}: loading JAX and checking the configuration …")
     config = common.config_from_args(args, C.Config())
-    out = io.out_folder(args.out)
+    if args.seeds < 1:
+        raise common.UsageError(f"--seeds: expected a count >= 1, got {args.seeds}")
+    path = Path(args.out)
+    state = "new" if args.force else check_folder(path, config)
+    created = [p for p in (path, *path.parents) if not p.exists()]  # removed on an interrupt
+    out = io.out_folder(path)
+    if state == "same":
+        log.info(
+            "%s holds a run of this configuration: recomputing it and replacing its files "
+            "(not reused: the code may have changed since it was written)",
+            out,
+        )
+    started = time.time()
+    try:
+        return _run(args, config, out)
+    except KeyboardInterrupt as exc:
+        signum = acknowledge(getattr(exc, "signum", signal.SIGINT)) or signal.SIGINT
+        kept = _after_interrupt(out, created, started)
+        raise Interrupted(signum, kept=kept) from None
+
+
+def _after_interrupt(out: Path, created: list[Path], started: float) -> str:
+    """Cleans up after an interrupt (``created``: the folders this run created, ``out``
+    first); returns the line saying what is left."""
+    if created:  # our folder: remove what this run wrote, then the folders
+        for name in FILES:
+            (out / name).unlink(missing_ok=True)
+        for tmp in out.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        try:
+            for folder in created:
+                folder.rmdir()
+        except OSError:  # something else was put there meanwhile: left in place
+            if out.exists():
+                left = ", ".join(sorted(p.name for p in out.iterdir()))
+                return (
+                    "nothing of this run was kept (it writes its files when it has finished); "
+                    f"{out} was created by it but now also holds {left}, so it was left in place"
+                )
+        return (
+            "nothing was kept: reproduce writes its files only when it has finished, and the "
+            f"folder it had created ({out}) was removed; rerun the same command to start again"
+        )
+    changed = sorted(
+        p.name for p in out.iterdir() if p.name in FILES and p.stat().st_mtime >= started
+    )
+    if changed:
+        return (
+            f"the run did not finish; in {out}, {', '.join(changed)} were already rewritten by "
+            "it (the rest is as before); rerun the same command to finish"
+        )
+    return (
+        "nothing was kept: reproduce writes its files only when it has finished; "
+        f"{out} is as it was; rerun the same command to start again"
+    )
+
+
+def _run(args: argparse.Namespace, config: C.Config, out: Path) -> int:
     devices = common.setup_runtime(args)
     start = time.perf_counter()
     results = compute(config, devices=None, quiet=args.quiet)
     seconds = time.perf_counter() - start
+    log.info("statistics …")
     summary = summarise(config, results)
-    if args.seeds < 1:
-        raise common.UsageError(f"--seeds: expected a count >= 1, got {args.seeds}")
     if args.seeds > 1:
         first = {n: np.asarray(m["eq4"]) for n, m in results["per_trial"].items()}
         summary["across_seeds"] = across_seeds(config, args.seeds, first, quiet=args.quiet)
-    meta = {**io.metadata(), "seconds": seconds, "devices_used": len(devices)}
+    meta = {**io.metadata(), **machine(), "seconds": seconds, "devices_used": len(devices)}
     figures: list[str] = []
     if not args.no_plots:
         from . import figures as fig
 
         figures = fig.reproduction_figures(config, results, summary, out)
-    text = write(out, config, results, summary, meta, figures)
+    write(out, config, results, summary, meta, figures)
     if not args.quiet:
-        print(text)
+        print(report.brief(config, summary, out))
     log.info(
         "wrote %s, %s and %d figures in %.1f s (training and evaluation: %.1f s)",
         out / "report.md",

@@ -36,7 +36,7 @@ log = logging.getLogger("jaxsoftmax")
 
 def parser() -> argparse.ArgumentParser:
     """The command's flags."""
-    p = argparse.ArgumentParser(
+    p = common.ArgumentParser(
         prog="jaxsoftmax sweep", description=cast(str, __doc__).splitlines()[0]
     )
     p.add_argument("config", nargs="?", help="the sweep description (.toml or .json)")

@@ -17,7 +17,7 @@ from typing import cast
 import numpy as np
 
 from .. import config as C
-from .. import experiment, io, paper, stats
+from .. import io, paper, stats
 from ..progress import Progress
 from . import common
 
@@ -37,6 +37,8 @@ DEFAULT_LENGTHS = (50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
 def compute(config: C.Config, *, quiet: bool = False) -> dict:
     """Per estimator, ``{eq4, eq4_summed, error_rate}_by_length`` ``(trials, lengths)``."""
+    from .. import experiment  # JAX: not for --help
+
     with Progress(config.training.steps, "training", unit="steps", quiet=quiet) as bar:
         raw = experiment.run(config, progress=bar.update_to)
     per = experiment.per_estimator(config, raw)
@@ -88,7 +90,9 @@ def report(config: C.Config, summary: dict, meta: dict, figures: list[str]) -> s
         "",
         "## Table 2 by training length: mean eq. (4) (summed form in brackets: the paper's scale)",
         "",
-        "| steps | " + " | ".join(lab(n) for n in names) + " | ranking, worst to best |",
+        "| steps | "
+        + " | ".join(lab(n) for n in names)
+        + " | mean eq. (4), largest (worst) > ... > smallest (best) |",
         "|---|" + "---|" * len(names) + "---|",
     ]
     for row in summary["rows"]:
@@ -159,7 +163,7 @@ def figure(config: C.Config, results: dict, out: Path) -> str:
 
 def parser() -> argparse.ArgumentParser:
     """The command's flags (``training.steps`` and ``record_at`` come from ``--lengths``)."""
-    p = argparse.ArgumentParser(
+    p = common.ArgumentParser(
         prog="jaxsoftmax training-length", description=cast(str, __doc__).splitlines()[0]
     )
     p.add_argument(
@@ -179,7 +183,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """``jaxsoftmax training-length``: one run with snapshots, the report and files."""
     args = parser().parse_args(argv)
-    common.start(args)
+    common.start(
+        args, f"training-length -> {args.out}: loading JAX and checking the configuration …"
+    )
     lengths = sorted(set(args.lengths))
     if lengths[0] < 1:
         raise common.UsageError(f"--lengths: expected step counts >= 1, got {args.lengths}")

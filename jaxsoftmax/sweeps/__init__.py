@@ -12,11 +12,40 @@ The command ``jaxsoftmax sweep`` (:mod:`jaxsoftmax.cli.sweep`) only parses its a
 prints; a Dask cluster (:mod:`jaxsoftmax.cluster`) is an executor :func:`run_sweep` calls.
 """
 
-from .load import load, load_arrays
-from .plan import Chunk, Group, Plan, default_chunk_size, make_plan
-from .run import compute, run_sweep
-from .store import SweepError, identity, identity_diff, prepare_folder, scan
-from .summary import figures, markdown, summarise, write_summary
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> its module (imported on first use: `jaxsoftmax sweep --help` and the error
+# types need no JAX).
+_LAZY = {
+    "Chunk": "plan",
+    "Group": "plan",
+    "Plan": "plan",
+    "default_chunk_size": "plan",
+    "make_plan": "plan",
+    "compute": "run",
+    "run_sweep": "run",
+    "SweepError": "store",
+    "identity": "store",
+    "identity_diff": "store",
+    "prepare_folder": "store",
+    "scan": "store",
+    "load": "load",
+    "load_arrays": "load",
+    "figures": "summary",
+    "markdown": "summary",
+    "summarise": "summary",
+    "write_summary": "summary",
+}
+
+if TYPE_CHECKING:
+    from .load import load, load_arrays
+    from .plan import Chunk, Group, Plan, default_chunk_size, make_plan
+    from .run import compute, run_sweep
+    from .store import SweepError, identity, identity_diff, prepare_folder, scan
+    from .summary import figures, markdown, summarise, write_summary
 
 __all__ = [
     "Chunk",
@@ -38,3 +67,17 @@ __all__ = [
     "summarise",
     "write_summary",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'jaxsoftmax.sweeps' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

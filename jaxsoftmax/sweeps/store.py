@@ -38,13 +38,15 @@ import time
 from collections.abc import Iterable, Mapping
 from importlib import metadata as _metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import config as C
 from .. import io, provenance
-from .plan import Chunk, Plan
+
+if TYPE_CHECKING:
+    from .plan import Chunk, Plan
 
 __all__ = [
     "SweepError",

@@ -1,0 +1,58 @@
+"""Import less (issue 20, item 2): ``import jaxsoftmax`` and the command line's start import
+only what is needed; every public name is still there, imported on first use."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import jaxsoftmax
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("jax", "optax", "scipy.stats", "matplotlib", "sympy", "dask", "derivations")
+
+
+def _modules_after(code: str) -> list[str]:
+    """The HEAVY modules imported by ``code``, run in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    probe = (
+        f"import sys, json\n{code}\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    return json.loads(out.splitlines()[-1])
+
+
+def test_import_jaxsoftmax_imports_no_jax_scipy_stats_matplotlib_sympy_or_dask():
+    # Bug caught: an eager import back in jaxsoftmax/__init__.py (2.5 s of JAX, optax and
+    # sympy before the first line a user sees).
+    assert _modules_after("import jaxsoftmax") == []
+
+
+def test_the_command_lines_help_imports_no_jax():
+    # Bug caught: a command module importing the engine (JAX) or the report's figures at the
+    # top: `jaxsoftmax reproduce --help` took 4 s.
+    for command in ("reproduce", "training-length", "sweep"):
+        code = (
+            "from jaxsoftmax.cli import main\n"
+            f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass"
+        )
+        assert _modules_after(code) == [], command
+
+
+def test_every_public_name_resolves_on_first_use():
+    # Bug caught: a lazy name pointing at the wrong module or attribute (AttributeError only
+    # when a user first touches it); a misspelt name answering None instead of raising.
+    assert set(jaxsoftmax.__all__) == {"__version__", *jaxsoftmax._LAZY}
+    for name in jaxsoftmax.__all__:
+        assert getattr(jaxsoftmax, name) is not None, name
+    assert jaxsoftmax.softmax is __import__("jaxsoftmax.activations").activations.softmax
+    assert set(jaxsoftmax.__all__) <= set(dir(jaxsoftmax))
+    with pytest.raises(AttributeError, match="has no attribute 'sofmax'"):
+        jaxsoftmax.sofmax  # noqa: B018
