@@ -417,6 +417,8 @@ def softmax(
 
     NaN by design: a row with a kept NaN, or a kept +∞ logit (−∞ for β < 0; two +∞ logits
     included: ∞/∞); every row under a traced NaN β. Concrete NaN or ±∞ β raises ``ValueError``.
+    **Differs from** ``jax.nn.softmax``: a row of −∞ logits (any length, one entry included)
+    is all zeros here, the empty distribution of an all-masked row; ``jax.nn`` gives NaN.
 
     Args:
       z: logits, shape ``(..., q, ...)``; integer input is promoted to float.
@@ -457,7 +459,8 @@ def log_softmax(
     sum taken by ``log1p`` so that tiny probabilities of the *other* entries are not rounded
     away: float32 ``log_softmax([0, -20])`` is ``[-2.06e-9, -20]``, not ``[0, -20]``. Finite
     for any finite ``z`` and β (e.g. ±3e38 in float32). Masked entries are −∞ (log 0); an
-    all-masked row is all −∞ with zero gradient. NaN by design exactly where :func:`softmax`
+    all-masked row, or a row of −∞ logits of any length, is all −∞ with zero gradient
+    (``jax.nn.log_softmax`` gives NaN for the latter). NaN by design exactly where :func:`softmax`
     is NaN. ``jax.nn.log_softmax`` rounds those small terms away; keeping them costs a second
     pass on rows of more than 256 entries dominated by one (see :func:`logsumexp`).
 

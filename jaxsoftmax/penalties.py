@@ -437,7 +437,9 @@ def softmax_cross_entropy_from_logits(
     Its gradient is (Σ_j t_j) softmax(z)_k − t_k (the paper's eq. 1), given as a custom JVP.
     The value is the limit of ``cross_entropy(softmax(z), t)`` for any logits: a zero target
     next to a −∞ logit contributes 0 (``[0, -inf]`` with t = ``[1, 0]`` is 0, as are
-    ``[3e38, -3e38]``), a non-zero one +∞; the gradient is finite wherever the value is.
+    ``[3e38, -3e38]``), a non-zero one +∞; the gradient is finite wherever the value is. The
+    value is finite wherever it is representable, also where z − max z overflows
+    (``[3.4e38, -3.4e38]`` with t = ``[0, 0.17]`` is 1.156e38).
     NaN by design: a NaN or +∞ logit (as :func:`jaxsoftmax.softmax`), NaN or negative
     targets.
 
