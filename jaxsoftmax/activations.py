@@ -373,8 +373,10 @@ def _log_softmax_beta_jvp(axes, primals, tangents):
     e = jnp.exp(x)
     den = _nonzero(jnp.sum(e, axes, keepdims=True))  # an empty row: e = 0, tangent 0
     a = x_dot / den
-    # e = 0 where (z − m)·dβ may overflow: 0, not 0·∞.
-    return out, den * a - jnp.sum(jnp.where(e == 0, 0, e * a), axes, keepdims=True)
+    # e = 0 where (z − m)·dβ may overflow: 0, not 0·∞. A masked entry or ±∞ logit has the
+    # constant output −∞ (NaN): tangent 0.
+    tangent = den * a - jnp.sum(jnp.where(e == 0, 0, e * a), axes, keepdims=True)
+    return out, jnp.where(dead, 0, tangent)
 
 
 _log_softmax_beta.defjvp(_log_softmax_beta_jvp, symbolic_zeros=True)

@@ -156,12 +156,22 @@ def test_jacobian_other_axis_and_mask():
         lambda z: js.softmax(z),
         lambda z: js.softmax(z, beta=1.7),
         lambda z: js.log_softmax(z),
+        lambda z: js.log_softmax(z, beta=-2.3, where=jnp.array([True, False, True, True])),
         lambda z: js.logsumexp(z, beta=0.6),
         lambda z: js.softmax(z, where=jnp.array([True, False, True, True])),
         lambda z: js.l1_normalize(z),
         lambda z: js.logistic(z),
     ],
-    ids=["softmax", "softmax-beta", "log_softmax", "logsumexp", "softmax-where", "l1", "logistic"],
+    ids=[
+        "softmax",
+        "softmax-beta",
+        "log_softmax",
+        "log_softmax-beta-where",
+        "logsumexp",
+        "softmax-where",
+        "l1",
+        "logistic",
+    ],
 )
 def test_check_grads(fn):
     with jax.enable_x64(True):
@@ -174,6 +184,10 @@ def test_gradient_with_respect_to_beta():
     g = jax.grad(lambda b: js.softmax(z, beta=b)[2])(1.5)
     s = js.softmax(z, beta=1.5)
     np.testing.assert_allclose(g, s[2] * (z[2] - jnp.dot(s, z)), rtol=1e-5)
+    # ∂ log σ_i / ∂β = z_i − ⟨σ, z⟩, forward and reverse.
+    for diff in (jax.grad, jax.jacfwd):
+        g = diff(lambda b: js.log_softmax(z, beta=b)[0])(1.5)
+        np.testing.assert_allclose(g, z[0] - jnp.dot(s, z), rtol=1e-5)
 
 
 def test_jit_and_vmap_agree_with_eager(device):

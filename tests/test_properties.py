@@ -114,8 +114,9 @@ def ref_softmax_family(z, beta, mask):
 
 def ref_softmax_grads(xs, beta, mask, w):
     """∂/∂z of Σ w·softmax and of Σ_kept w·log_softmax in long double, from x = β(z − m)
-    (:func:`ref_softmax_family`): β·e_k(den·w_k − ⟨e, w⟩)/den² and β·(den·w_k·[x_k > −∞] −
-    e_k Σ_kept w)/den, with e = exp(x), den = Σe, so that ties (e = 1) cancel exactly."""
+    (:func:`ref_softmax_family`): β·e_k(den·w_k − ⟨e, w⟩)/den² and β·(den·w_k − e_k·W)/den
+    for x_k > −∞, W = Σ w over the kept entries above −∞ (the others' outputs are the
+    constant −∞), with e = exp(x), den = Σe, so that ties (e = 1) cancel exactly."""
     e = np.exp(np.asarray(xs, LD))
     w = np.broadcast_to(np.asarray(w, LD), e.shape)
     den = e.sum(-1, keepdims=True)
@@ -123,9 +124,10 @@ def ref_softmax_grads(xs, beta, mask, w):
     alive = np.isfinite(np.asarray(xs, LD))
     wk = np.where(mask, w, 0)
     g_sm = LD(beta) * e * (safe * wk - (e * wk).sum(-1, keepdims=True)) / safe**2
-    g_lsm = LD(beta) * (safe * wk * alive - e * wk.sum(-1, keepdims=True)) / safe
+    wa = np.where(alive, wk, 0)
+    g_lsm = LD(beta) * (safe * wa - e * wa.sum(-1, keepdims=True)) / safe
     empty = den == 0
-    return np.where(empty, 0, g_sm), np.where(empty | ~mask, 0, g_lsm)
+    return np.where(empty, 0, g_sm), np.where(empty | ~mask | ~alive, 0, g_lsm)
 
 
 def _close_where_representable(got, ref, atol, eps_o, what):
