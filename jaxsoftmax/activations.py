@@ -22,7 +22,14 @@ Conventions shared by every function here:
   A masked entry gets probability 0 (log-probability −∞), whatever its value (NaN included).
   A row whose entries are all masked (or all −∞ after scaling by β) is the empty
   distribution: softmax gives all zeros, log_softmax all −∞, and logsumexp −∞ (the smooth max
-  of nothing), and every gradient through a masked entry is 0, never NaN.
+  of nothing, as ``scipy.special.logsumexp([-inf])``), at every row length (one entry
+  included), and every gradient through a masked entry is 0, never NaN. **Differs from**
+  ``jax.nn.softmax`` / ``jax.nn.log_softmax``, which give NaN for a row of −∞ logits: the
+  empty distribution (zeros) is the limit of masking entries out one by one, and keeps the
+  convention "NaN only by design" below.
+* Gradients at an explicit β are computed with β applied once, after the cancellation in
+  the Jacobian, so a gradient that is exactly 0 (tied extremes with equal cotangents) is 0
+  at any β, not β × rounding (±∞ in float16 at β = 1e30).
 * Integer and boolean input is promoted to the default float dtype; complex input is refused.
   float16 and bfloat16 are computed in float32 and returned in the input dtype.
 * NaN by design: a ``+inf`` logit (after scaling by β: ``-inf`` with β < 0) makes its row NaN
@@ -162,8 +169,13 @@ def _extreme(z, axes, mask, op, init):
     # The shift is a constant (stop_gradient), taken before the reduction: differentiating
     # a generic lax.reduce would build a tree of slices even though its tangent is dropped.
     z = lax.stop_gradient(z)
+    bound = jnp.asarray(init, z.dtype)
     if mask is not None:
-        z = jnp.where(mask, z, jnp.asarray(init, z.dtype))
+        z = jnp.where(mask, z, bound)
+    if math.prod(z.shape[a] for a in axes) == 1:
+        # A row of one entry: XLA turns a reduction over size-1 axes into a reshape that
+        # drops the initial value (so [−∞] would be shifted by −∞ and give NaN); apply it.
+        return op(z, bound)
     out = lax.reduce(z, np.array(init, z.dtype), op, axes)
     return lax.expand_dims(out, axes)
 
@@ -217,9 +229,22 @@ def _softmax(x, axes, mask):
 
 @_softmax.defjvp
 def _softmax_jvp(axes, primals, tangents):
+    # The Jacobian of _softmax_tangent, s ⊙ dx − s⟨s, dx⟩, written as
+    # den·(a) − e ⟨1, a⟩ with a = (s / den) ⊙ dx (e = exp(x), den = Σe), so that its
+    # transpose, the gradient, is (s / den) ⊙ (den·g − ⟨e, g⟩): tied extreme entries
+    # (e = 1, den = n) with equal cotangents c cancel exactly (n·c − n·c = 0) before the
+    # result is scaled (by β, outside). With s ⊙ (g − ⟨s, g⟩) (or a division by den, which
+    # XLA turns into a product with 1/den) the rounding of 1/n leaves ~1e-7·β: ±∞ in
+    # float16 at β = 1e30, where 0 is right. This is the β ≠ 1 core (x = β(z − m));
+    # β = 1 keeps _softmax_z (no β to amplify the rounding).
     x, mask = primals
-    s = _softmax(x, axes, mask)
-    return s, _softmax_tangent(s, tangents[0], mask, axes)
+    x_dot = tangents[0]
+    x_dot = x_dot if mask is None else jnp.where(mask, x_dot, jnp.zeros_like(x_dot))
+    e = jnp.exp(x)
+    den = _nonzero(jnp.sum(e, axes, keepdims=True))
+    s = e / den
+    a = (s / den) * x_dot  # an empty row: s = 0, so a = 0 (den² would underflow to 0)
+    return s, den * a - e * jnp.sum(a, axes, keepdims=True)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
@@ -315,6 +340,48 @@ def _log_softmax(z, b, mask, axes):
     return x - jnp.where(big_l == -jnp.inf, 0, big_l)
 
 
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _log_softmax_beta(z, b, mask, axes):
+    """log_softmax at an explicit β: :func:`_log_softmax`, with a tangent in which β is
+    applied once, before the cancellation (see :func:`_log_softmax_beta_jvp`)."""
+    return _log_softmax(z, b, mask, axes)
+
+
+def _log_softmax_beta_jvp(axes, primals, tangents):
+    # d log σ = dx − ⟨e, dx⟩ / Σe with dx = β dz + (z − m) dβ (0 where x = −∞: masked
+    # entries, −∞ logits, overflow), e = exp(x). Autodiff of x − L would scale the two
+    # terms by β separately and XLA:CPU fuses b·g + b·(−⟨p, g⟩) into an FMA, whose exact
+    # product leaves β × (rounding of b·g) (1.5e23 at β = 1e30 for one maximum and g = 3,
+    # ±∞ in float16, where the gradient is exactly 0). Here the tangent is
+    # den·a − ⟨e, a⟩ with a = dx / den (den = Σe), whose transpose, the gradient, is
+    # β·(den·g − e Σg) / den: one product by β, after tied maxima (e = 1, den = n) have
+    # cancelled exactly (n·g − n·g = 0 for equal cotangents g; a division of Σg by den
+    # would not: XLA turns it into a product with 1/den, and 1/n rounds).
+    z, b, mask = primals
+    z_dot, b_dot, _ = tangents
+    out = _log_softmax_beta(z, b, mask, axes)
+    x, m = _shift(z, axes, mask, b)
+    # x is a constant (−∞) at masked entries and ±∞ logits; an entry whose z − m merely
+    # overflows keeps its derivative β (its value −∞ is the rounding of a finite number).
+    dead = ~jnp.isfinite(z) if mask is None else ~(mask & jnp.isfinite(z))
+    x_dot = jnp.zeros_like(x)
+    if not isinstance(z_dot, _SymbolicZero):
+        x_dot = x_dot + b * z_dot
+    if not isinstance(b_dot, _SymbolicZero):
+        x_dot = x_dot + b_dot * (z - m)
+    x_dot = jnp.where(dead, 0, x_dot)
+    e = jnp.exp(x)
+    den = _nonzero(jnp.sum(e, axes, keepdims=True))  # an empty row: e = 0, tangent 0
+    a = x_dot / den
+    # e = 0 where (z − m)·dβ may overflow: 0, not 0·∞. A masked entry or ±∞ logit has the
+    # constant output −∞ (NaN): tangent 0.
+    tangent = den * a - jnp.sum(jnp.where(e == 0, 0, e * a), axes, keepdims=True)
+    return out, jnp.where(dead, 0, tangent)
+
+
+_log_softmax_beta.defjvp(_log_softmax_beta_jvp, symbolic_zeros=True)
+
+
 # --------------------------------------------------------------------------------------------
 # softmax, log_softmax, logsumexp
 # --------------------------------------------------------------------------------------------
@@ -352,6 +419,8 @@ def softmax(
 
     NaN by design: a row with a kept NaN, or a kept +∞ logit (−∞ for β < 0; two +∞ logits
     included: ∞/∞); every row under a traced NaN β. Concrete NaN or ±∞ β raises ``ValueError``.
+    **Differs from** ``jax.nn.softmax``: a row of −∞ logits (any length, one entry included)
+    is all zeros here, the empty distribution of an all-masked row; ``jax.nn`` gives NaN.
 
     Args:
       z: logits, shape ``(..., q, ...)``; integer input is promoted to float.
@@ -370,8 +439,10 @@ def softmax(
 @functools.partial(jax.jit, static_argnames=("axis",))
 def _log_softmax_jit(z, beta, where, axis):
     z, axes, mask, dtype = _setup(z, where, axis)
-    b = None if beta is None else _row_beta(beta, z.shape, axes, z.dtype, axis)
-    return _log_softmax(z, b, mask, axes).astype(dtype)
+    if beta is None:
+        return _log_softmax(z, None, mask, axes).astype(dtype)
+    b = _row_beta(beta, z.shape, axes, z.dtype, axis)
+    return _log_softmax_beta(z, b, mask, axes).astype(dtype)
 
 
 def log_softmax(
@@ -390,7 +461,8 @@ def log_softmax(
     sum taken by ``log1p`` so that tiny probabilities of the *other* entries are not rounded
     away: float32 ``log_softmax([0, -20])`` is ``[-2.06e-9, -20]``, not ``[0, -20]``. Finite
     for any finite ``z`` and β (e.g. ±3e38 in float32). Masked entries are −∞ (log 0); an
-    all-masked row is all −∞ with zero gradient. NaN by design exactly where :func:`softmax`
+    all-masked row, or a row of −∞ logits of any length, is all −∞ with zero gradient
+    (``jax.nn.log_softmax`` gives NaN for the latter). NaN by design exactly where :func:`softmax`
     is NaN. ``jax.nn.log_softmax`` rounds those small terms away; keeping them costs a second
     pass on rows of more than 256 entries dominated by one (see :func:`logsumexp`).
 

@@ -81,11 +81,14 @@ def _xlogy(x, y):
 
 @_xlogy.defjvp
 def _xlogy_jvp(primals, tangents):
+    # Written so that it differentiates again: the primal through _xlogy itself (its where
+    # would otherwise give ∂/∂x = 0 at x = 0 to a second derivative), and ∂/∂y = x / y with
+    # y replaced by 1 only at the origin, so ∂²/∂x∂y = 1/y at x = 0 (jax's
+    # ``testGradOfXlogyAtZero``, order 2); the value x / 1 = 0 there is the convention.
     x, y = primals
     x_dot, y_dot = tangents
-    nz = x != 0
-    dy = jnp.where(nz, x / jnp.where(nz, y, jnp.ones_like(y)), jnp.zeros_like(x))
-    return _xlogy_value(x, y), x_dot * jnp.log(y) + y_dot * dy
+    dy = x / jnp.where((x == 0) & (y == 0), jnp.ones_like(y), y)
+    return _xlogy(x, y), x_dot * jnp.log(y) + y_dot * dy
 
 
 @jax.jit
@@ -375,11 +378,17 @@ def _sce_parts(z, t, axes):
     against x = −∞. An empty row (every logit −∞) has L taken as 0: its loss is +∞ for a
     non-zero target, 0 otherwise; ``+ 0·L`` keeps a NaN row NaN whatever its targets.
     """
-    x, _ = _shift(z, axes, None, None)
+    x, m = _shift(z, axes, None, None)
     big_l = _log_norm(z, None, None, axes)
     big_l = jnp.where(big_l == -jnp.inf, 0, big_l)  # NaN stays NaN
     nz = t != 0
-    per = jnp.where(nz, t * (jnp.log(jnp.where(nz, t, 1)) - x + big_l), 0)
+    # t·(log t − x + L) computed in halves as (2t)·((log t/2 − h) + L/2), h = z/2 − m/2:
+    # x = z − m overflows to −∞ once z − m < −max_float (e.g. [3.4e38, −3.4e38]) where
+    # t·(m − z) is representable (1.16e38 for t = 0.17); the halves cannot overflow, and
+    # halving and doubling are exact, so every other value rounds exactly as the plain form.
+    h = z * 0.5 - m * 0.5
+    half_log_t = 0.5 * jnp.log(jnp.where(nz, t, 1))
+    per = jnp.where(nz, (t + t) * ((half_log_t - h) + 0.5 * big_l), 0)
     value = jnp.sum(per, axes) + jnp.squeeze(0 * big_l, axes)
     return value, x, big_l
 
@@ -428,7 +437,9 @@ def softmax_cross_entropy_from_logits(
     Its gradient is (Σ_j t_j) softmax(z)_k − t_k (the paper's eq. 1), given as a custom JVP.
     The value is the limit of ``cross_entropy(softmax(z), t)`` for any logits: a zero target
     next to a −∞ logit contributes 0 (``[0, -inf]`` with t = ``[1, 0]`` is 0, as are
-    ``[3e38, -3e38]``), a non-zero one +∞; the gradient is finite wherever the value is.
+    ``[3e38, -3e38]``), a non-zero one +∞; the gradient is finite wherever the value is. The
+    value is finite wherever it is representable, also where z − max z overflows
+    (``[3.4e38, -3.4e38]`` with t = ``[0, 0.17]`` is 1.156e38).
     NaN by design: a NaN or +∞ logit (as :func:`jaxsoftmax.softmax`), NaN or negative
     targets.
 

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.special
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -155,12 +156,22 @@ def test_jacobian_other_axis_and_mask():
         lambda z: js.softmax(z),
         lambda z: js.softmax(z, beta=1.7),
         lambda z: js.log_softmax(z),
+        lambda z: js.log_softmax(z, beta=-2.3, where=jnp.array([True, False, True, True])),
         lambda z: js.logsumexp(z, beta=0.6),
         lambda z: js.softmax(z, where=jnp.array([True, False, True, True])),
         lambda z: js.l1_normalize(z),
         lambda z: js.logistic(z),
     ],
-    ids=["softmax", "softmax-beta", "log_softmax", "logsumexp", "softmax-where", "l1", "logistic"],
+    ids=[
+        "softmax",
+        "softmax-beta",
+        "log_softmax",
+        "log_softmax-beta-where",
+        "logsumexp",
+        "softmax-where",
+        "l1",
+        "logistic",
+    ],
 )
 def test_check_grads(fn):
     with jax.enable_x64(True):
@@ -173,6 +184,10 @@ def test_gradient_with_respect_to_beta():
     g = jax.grad(lambda b: js.softmax(z, beta=b)[2])(1.5)
     s = js.softmax(z, beta=1.5)
     np.testing.assert_allclose(g, s[2] * (z[2] - jnp.dot(s, z)), rtol=1e-5)
+    # ∂ log σ_i / ∂β = z_i − ⟨σ, z⟩, forward and reverse.
+    for diff in (jax.grad, jax.jacfwd):
+        g = diff(lambda b: js.log_softmax(z, beta=b)[0])(1.5)
+        np.testing.assert_allclose(g, z[0] - jnp.dot(s, z), rtol=1e-5)
 
 
 def test_jit_and_vmap_agree_with_eager(device):
@@ -249,6 +264,49 @@ def test_infinities_and_nan():
     assert np.isnan(js.softmax(jnp.array([jnp.inf, 0.0]))).all()  # inf / inf, as jax.nn
     assert np.isnan(js.softmax(jnp.array([jnp.nan, 0.0]))).all()
     assert np.isnan(js.logsumexp(jnp.array([jnp.nan, 0.0])))
+
+
+@pytest.mark.parametrize("q", [1, 2, 5])
+@pytest.mark.parametrize("masked", [False, True])
+def test_rows_of_minus_infinity_are_the_empty_distribution(q, masked):
+    # Issue 22 item 7: a row whose only entry is −∞ gave NaN (XLA drops a reduction's initial
+    # value over a length-1 axis, so the shift was −∞ and −∞ − (−∞) = NaN). Every length,
+    # unmasked and with the row masked out too, is the empty distribution; logsumexp is
+    # scipy's (logsumexp([-inf]) = −inf), softmax is zeros (jax.nn.softmax gives NaN).
+    z = jnp.full((2, q), -jnp.inf).at[1].set(jnp.arange(q, dtype=jnp.float32))
+    mask = jnp.array([[True] * q, [not masked] * q])
+    ref_lse = scipy.special.logsumexp(np.asarray(z[0], np.float64))
+    assert ref_lse == -np.inf
+    for kw in ({}, {"where": mask}, {"beta": 2.5}, {"beta": 2.5, "where": mask}):
+        lse = js.logsumexp(z, **kw)
+        assert lse[0] == ref_lse
+        np.testing.assert_array_equal(js.softmax(z, **kw)[0], 0.0)
+        np.testing.assert_array_equal(js.log_softmax(z, **kw)[0], -np.inf)
+        if masked and "where" in kw:
+            assert lse[1] == -np.inf
+            np.testing.assert_array_equal(js.softmax(z, **kw)[1], 0.0)
+        else:
+            np.testing.assert_allclose(
+                lse[1],
+                scipy.special.logsumexp(np.arange(q) * kw.get("beta", 1)) / kw.get("beta", 1),
+                rtol=1e-6,
+            )
+        for fn in (
+            lambda x, kw=kw: jnp.sum(jnp.arange(q, dtype=x.dtype)[None] * js.softmax(x, **kw)),
+            lambda x, kw=kw: jnp.sum(jnp.where(jnp.isfinite(y := js.logsumexp(x, **kw)), y, 0)),
+            lambda x, kw=kw: jnp.sum(jnp.where(jnp.isfinite(y := js.log_softmax(x, **kw)), y, 0)),
+        ):
+            g = jax.grad(fn)(z)
+            assert np.isfinite(g).all()
+            np.testing.assert_array_equal(g[0], 0.0)
+    t = jnp.zeros((2, q)).at[:, 0].set(1.0)
+    # The losses: the row's limit (+∞ for a non-zero target, 0 for zero targets), not NaN.
+    assert js.softmax_cross_entropy_from_logits(z[:1], t[:1])[0] == np.inf
+    assert js.softmax_cross_entropy_from_logits(z[:1], 0 * t[:1])[0] == 0.0
+    assert js.softmax_least_squares_from_logits(z[:1], t[:1])[0] == 0.5
+    g = jax.grad(lambda x: js.softmax_least_squares_from_logits(x, t).sum())(z)
+    assert np.isfinite(g).all()
+    assert np.asarray(jax.nn.softmax(z[:1])).size == q and np.isnan(jax.nn.softmax(z[:1])).all()
 
 
 def test_empty_arrays():

@@ -210,6 +210,17 @@ def test_xlogy_derivative_in_x_is_log_y_and_nan_propagates():
     np.testing.assert_allclose(gt, [0.0, 1.0])  # log t + 1 − log z*: 0 by convention at 0
 
 
+def test_xlogy_passes_jax_own_grad_at_zero_test():
+    # jax's tests/lax_scipy_test.py::testGradOfXlogyAtZero (jax issue 15598), on ours: the
+    # first derivatives at (0, 3) and check_grads to order 2 (∂²/∂x∂y = 1/y at x = 0).
+    x0, y0 = 0.0, 3.0
+    np.testing.assert_allclose(jax.grad(js.xlogy, argnums=0)(x0, y0), np.log(y0), rtol=1e-6)
+    assert jax.grad(js.xlogy, argnums=1)(x0, y0) == 0.0
+    check_grads(js.xlogy, (x0, y0), order=2)
+    hxy = jax.jacfwd(jax.grad(js.xlogy, argnums=0), argnums=1)(x0, y0)
+    np.testing.assert_allclose(hxy, 1 / y0, rtol=1e-6)
+
+
 def test_xlogy_gradient_differs_from_jax_scipy_at_the_origin():
     ours = jax.grad(js.xlogy, argnums=(0, 1))(0.0, 0.0)
     theirs = jax.grad(jax.scipy.special.xlogy, argnums=(0, 1))(0.0, 0.0)

@@ -112,6 +112,37 @@ def ref_softmax_family(z, beta, mask):
     return out_p, out_l, lse, xs
 
 
+def ref_softmax_grads(xs, beta, mask, w):
+    """∂/∂z of Σ w·softmax and of Σ_kept w·log_softmax in long double, from x = β(z − m)
+    (:func:`ref_softmax_family`): β·e_k(den·w_k − ⟨e, w⟩)/den² and β·(den·w_k − e_k·W)/den
+    for x_k > −∞, W = Σ w over the kept entries above −∞ (the others' outputs are the
+    constant −∞), with e = exp(x), den = Σe, so that ties (e = 1) cancel exactly."""
+    e = np.exp(np.asarray(xs, LD))
+    w = np.broadcast_to(np.asarray(w, LD), e.shape)
+    den = e.sum(-1, keepdims=True)
+    safe = np.where(den > 0, den, 1)
+    alive = np.isfinite(np.asarray(xs, LD))
+    wk = np.where(mask, w, 0)
+    g_sm = LD(beta) * e * (safe * wk - (e * wk).sum(-1, keepdims=True)) / safe**2
+    wa = np.where(alive, wk, 0)
+    g_lsm = LD(beta) * (safe * wa - e * wa.sum(-1, keepdims=True)) / safe
+    empty = den == 0
+    return np.where(empty, 0, g_sm), np.where(empty | ~mask | ~alive, 0, g_lsm)
+
+
+def _close_where_representable(got, ref, atol, eps_o, what):
+    """Where the reference rounded to the output dtype is finite, ``got`` is finite and within
+    ``atol + 2·eps_o·|ref|``; where it overflows, anything (±∞ is the rounded answer)."""
+    dtype = np.asarray(got).dtype
+    got = np.asarray(got, np.float64)
+    with np.errstate(over="ignore"):
+        fin = np.isfinite(np.asarray(np.asarray(ref, np.float64).astype(dtype), np.float64))
+    ref = np.asarray(ref, np.float64)
+    assert np.isfinite(got[fin]).all(), f"{what}: not finite where the reference is: {got}"
+    err = np.abs(got[fin] - ref[fin])
+    assert np.all(err <= atol + 2 * eps_o * np.abs(ref[fin])), f"{what}: {got} vs {ref}"
+
+
 def _close(got, ref, rtol, atol, what):
     """|got − ref| ≤ atol + rtol·|ref|, same NaN pattern, and the infinities of the reference
     rounded to the output dtype (a finite value beyond its range rounds to ±∞)."""
@@ -206,6 +237,9 @@ def activation_cases(draw):
           np.array([3, 3, 3]), np.ones(Q)))  # fmt: skip
 @example(("float32", 1.0, np.array([[0.0, -20.0] + [0.0] * 6] * 3, np.float32),
           np.array([2, 2, 2]), np.ones(Q)))  # fmt: skip
+@example(("float16", 1e30, np.array([[3.0] * 3 + [2.0] * 5, [3.0] + [2.0] * 7,
+                                     [-2.0] * 3 + [2.0] * 5], np.float16),
+          np.array([8, 8, 8]), np.array([3.0] * 3 + [0.0] * 5)))  # fmt: skip
 def test_softmax_family_properties(case):
     name, beta, z, q, w = case
     dtype = _np_dtype(name)
@@ -230,11 +264,16 @@ def test_softmax_family_properties(case):
             eps_o * np.abs(lp_f)
         )
         _close(out["log_softmax"], lp, 8 * eps_c, np.asarray(atol_l, np.float64), "log_softmax")
-        # The gradients are β·(...): beyond the output dtype's range when |β| is (float16 and
-        # β = ±1e30), where overflow to ±∞ is the correctly rounded answer.
-        if abs(beta) < float(jnp.finfo(dtype).max):
-            for g in grads.values():
-                assert np.isfinite(np.asarray(g, np.float64)).all()
+        # The gradients against their closed forms (the article's Jacobian), finite wherever
+        # the reference rounded to the output dtype is: β·(...) overflows float16 at
+        # β = ±1e30, but a gradient that is exactly 0 (tied extremes with equal weights)
+        # must stay 0 there, not ±∞ (issue 22 item 7).
+        w_o = np.asarray(jnp.asarray(w, dtype), np.float64)
+        g_sm, g_lsm = ref_softmax_grads(xs, beta, mask, w_o)
+        # exp's relative error eps·|x| is at most eps/e in absolute terms: no condition number.
+        budget_g = abs(beta) * 16 * Q * eps_c * (np.abs(w_o).sum() + 1)
+        for key, ref_g in (("softmax", g_sm), ("log_softmax", g_lsm)):
+            _close_where_representable(grads[key], ref_g, budget_g, eps_o, f"grad {key}")
         # hardmax is softmax's β → ±∞ limit (β = 0: uniform); l1 is exact up to rounding.
         sgn = np.sign(beta)
         hz = np.where(mask, np.asarray(zj, np.float64) * (sgn if sgn else 0), -np.inf)
@@ -356,6 +395,8 @@ def ref_penalties(z, t):
           np.array([[1.0, 0.0] + [0.0] * 6] * 3)))  # fmt: skip
 @example(("float32", np.array([[3e38, -3e38] + [-np.inf] * 6] * 3),
           np.array([[1.0, 0.0] + [0.0] * 6] * 3)))  # fmt: skip
+@example(("float32", np.array([[3.4e38, -3.4e38] + [-np.inf] * 6] * 3),
+          np.array([[0.0, 0.17] + [0.0] * 6] * 3)))  # fmt: skip
 def test_from_logits_properties(case):
     name, z, t = case
     dtype = _np_dtype(name)
