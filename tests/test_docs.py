@@ -241,7 +241,7 @@ API_PAGES = {
         "jaxsoftmax.sweeps.plan",
         "jaxsoftmax.sweeps.run",
         "jaxsoftmax.sweeps.store",
-        "jaxsoftmax.sweeps.load",
+        "jaxsoftmax.sweeps.dataset",
         "jaxsoftmax.sweeps.summary",
         "jaxsoftmax.provenance",
         "jaxsoftmax.runtime",

@@ -32,8 +32,8 @@ _LAZY = {
     "identity_diff": "store",
     "prepare_folder": "store",
     "scan": "store",
-    "load": "load",
-    "load_arrays": "load",
+    "load": "dataset",
+    "load_arrays": "dataset",
     "figures": "summary",
     "markdown": "summary",
     "summarise": "summary",
@@ -41,7 +41,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from .load import load, load_arrays
+    from .dataset import load, load_arrays
     from .plan import Chunk, Group, Plan, default_chunk_size, make_plan
     from .run import compute, run_sweep
     from .store import SweepError, identity, identity_diff, prepare_folder, scan

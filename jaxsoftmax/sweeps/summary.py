@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import config as C
 from .. import io, stats
-from .load import load_arrays
+from .dataset import load_arrays
 from .store import SweepError
 
 __all__ = ["METRIC_LABELS", "SUMMARY_METRICS", "figures", "markdown", "summarise", "write_summary"]
