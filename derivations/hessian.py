@@ -33,7 +33,7 @@ import sympy as sp
 
 from .algebra import canon, class_sum, tidy
 from .points import Point, _logits, _targets, sample_value
-from .symbols import k, l, m, z, zs
+from .symbols import k, l, m, q, z, zs
 from .table1 import Derivation
 
 __all__ = ["Convexity", "Hessian", "convexity", "explicit_hessian", "hessian"]
@@ -190,7 +190,7 @@ def explicit_hessian(act, pen, n: int, values=None) -> tuple[sp.Matrix, list, li
 
     zv, tv = explicit_symbols(n)
     outs = explicit_outputs(act, zv)
-    rho = sp.Add(*(pen.term(o, y) for o, y in zip(outs, tv, strict=True)))
+    rho = sp.Add(*(pen.term(o, y) for o, y in zip(outs, tv, strict=True))).subs(q, n)
     if values:
         rho = rho.subs(dict(values))
     return sp.hessian(rho, zv), zv, tv
