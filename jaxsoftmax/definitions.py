@@ -451,7 +451,7 @@ def _targets(rng, shape, kind):
 def check_pairing(
     pairing,
     *,
-    qs: Sequence[int] = (2, 3, 4, 5, 6),
+    qs: Sequence[int] = (2, 3, 4, 5, 6, 7, 8, 9, 10),
     batch_shapes: Sequence[tuple[int, ...]] = ((), (4,), (2, 3)),
     dtypes: Sequence[str] = ("float32", "float64"),
     hessian: bool = True,
@@ -467,6 +467,17 @@ def check_pairing(
     Logits are drawn in the activation's domain (positive for the linear activation, away from
     0 for |z|); ``logit_domain`` overrides it. The Hessian is checked for pairings that come
     from a :class:`PairingDefinition`.
+
+    Tolerances. The reference is always autodiff in **float64**, at the very inputs checked
+    (rounded to the dtype first). In float64 the derived Δ and H must agree with it to
+    1e-10·(1 + max|ref|). In float32 the derived values must agree with it to
+    2e-5·(1 + max|ref|) (Δ) or 2e-4·(1 + max|ref|) (H), *plus* four times the larger of two
+    measured float32 conditioning errors at those inputs: the error of float32 autodiff itself
+    (``jax.grad`` / ``jax.hessian`` in float32 against float64), and how far the derived
+    formula's float32 value moves when its logits move by one ulp (factors such as
+    (1 − z*)^{γ−3/2} near z* → 1 amplify rounding in any float32 evaluation; a true change
+    over one ulp is far below it). A systematic error (a formula wrong by 1e-3 relative) does
+    not move with the ulp, and fails the float64 comparison whatever the float32 conditioning.
 
     Returns:
       A :class:`PairingCheck`; raises :class:`PairingCheckError` (listing the failures)
@@ -494,33 +505,45 @@ def check_pairing(
             out += [pairing.hessian(flat_z, flat_t), auto_h]
         return out
 
-    for dtype in dtypes:
+    compiled = {dtype: jax.jit(routes) for dtype in ("float32", "float64")}
+
+    def run(dtype, z, t):
         with jax.enable_x64(dtype == "float64"):
-            fn = jax.jit(routes)
-            for n, q in enumerate(qs):
-                batch = tuple(batch_shapes[n % len(batch_shapes)])
-                shape = (len(kinds), *batch, q)
-                z = _logits(rng, shape, logit_domain)
-                t: Any = np.stack([_targets(rng, (*batch, q), kind) for kind in kinds])
-                z, t = jnp.asarray(z, dtype), jnp.asarray(t, dtype)
-                res = [np.asarray(r, np.float64) for r in fn(z, t)]
-                f32 = dtype == "float32"
-                pairs = [("delta", res[0], res[1])]
-                if with_h:
-                    hs = (len(kinds), -1, q, q)
-                    pairs.append(("hessian", res[2].reshape(hs), res[3].reshape(hs)))
-                for quantity, got, ref in pairs:
-                    for i, kind in enumerate(kinds):
-                        scale = 1.0 + float(np.max(np.abs(ref[i]), initial=0.0))
-                        err = float(np.max(np.abs(got[i] - ref[i]), initial=0.0))
-                        if not np.all(np.isfinite(got[i]) == np.isfinite(ref[i])):
-                            err = float("inf")
-                        # Second derivatives amplify rounding (factors 1/(1 − z*) and the
-                        # like), in jax.hessian as much as in the derived H.
-                        tol = (
-                            (2e-5 if f32 else 1e-10) * scale * (10 if quantity == "hessian" else 1)
-                        )
-                        rows.append(CheckRow(quantity, q, batch, dtype, kind, err, tol))
+            res = compiled[dtype](jnp.asarray(z, dtype), jnp.asarray(t, dtype))
+            return [np.asarray(r, np.float64) for r in res]
+
+    for n, q in enumerate(qs):
+        batch = tuple(batch_shapes[n % len(batch_shapes)])
+        shape = (len(kinds), *batch, q)
+        z = _logits(rng, shape, logit_domain)
+        t: Any = np.stack([_targets(rng, (*batch, q), kind) for kind in kinds])
+        if "float32" in dtypes:  # one set of inputs, exactly representable in every dtype
+            z, t = z.astype(np.float32), t.astype(np.float32)
+        ref = run("float64", z, t)
+        for dtype in dtypes:
+            res = ref if dtype == "float64" else run(dtype, z, t)
+            f32 = dtype == "float32"
+            # The same program one ulp away: how much its float32 evaluation moves there.
+            near = run(dtype, np.nextafter(z, np.inf), t) if f32 else res
+            hs = (len(kinds), -1, q, q)
+            pairs = [("delta", res[0], res[1], ref[1], near[0])]
+            if with_h:
+                shaped = [x.reshape(hs) for x in (res[2], res[3], ref[3], near[2])]
+                pairs.append(("hessian", *shaped))
+            for quantity, got, auto, exact, moved in pairs:
+                for i, kind in enumerate(kinds):
+                    scale = 1.0 + float(np.max(np.abs(exact[i]), initial=0.0))
+                    err = float(np.max(np.abs(got[i] - exact[i]), initial=0.0))
+                    if not np.all(np.isfinite(got[i]) == np.isfinite(exact[i])):
+                        err = float("inf")
+                    if f32:
+                        own = float(np.nanmax(np.abs(auto[i] - exact[i]), initial=0.0))
+                        inh = float(np.nanmax(np.abs(moved[i] - got[i]), initial=0.0))
+                        base = 2e-5 if quantity == "delta" else 2e-4
+                        tol = base * scale + 4.0 * max(own, inh)
+                    else:
+                        tol = 1e-10 * scale
+                    rows.append(CheckRow(quantity, q, batch, dtype, kind, err, tol))
     report = PairingCheck(pairing.name, tuple(rows))
     if raise_on_failure and not report.ok:
         raise PairingCheckError(
