@@ -48,14 +48,14 @@ def _timed(stages: dict, name: str, fn):
 def run_once() -> dict[str, float]:
     """One cold pass through the pipeline; returns seconds per stage."""
     stages: dict[str, float] = {}
-    _timed(stages, "import", lambda: __import__("derivations.render"))
+    _timed(stages, "import", lambda: __import__("jaxsoftmax.derivations.render"))
     import sympy
 
-    import derivations as dv
-    from derivations import claims, table1
+    import jaxsoftmax.derivations as dv
+    from jaxsoftmax.derivations import claims, table1
 
     sympy.core.cache.clear_cache()
-    from derivations import render
+    from jaxsoftmax.derivations import render
 
     for cached in (
         table1.derive_all,
@@ -71,8 +71,8 @@ def run_once() -> dict[str, float]:
     _timed(stages, "printed", dv.printed_verdicts)
     _timed(stages, "natural", dv.natural_pairing)
     _timed(stages, "claims", dv.all_claims)
-    from derivations.beyond import BEYOND_PAPER
-    from derivations.hessian import convexity, hessian
+    from jaxsoftmax.derivations.beyond import BEYOND_PAPER
+    from jaxsoftmax.derivations.hessian import convexity, hessian
 
     _timed(stages, "hessians", lambda: [convexity(hessian(d)) for d in dv.derive_all()])
     _timed(
@@ -119,7 +119,7 @@ def bench_jax() -> dict[str, float]:
 
 def verify(q_max: int) -> float:
     """Seconds to check every Δ_k by explicit differentiation for q = 2..q_max (all k)."""
-    import derivations as dv
+    import jaxsoftmax.derivations as dv
 
     start = time.perf_counter()
     for d in dv.derive_all():

@@ -1,13 +1,13 @@
 r"""Pairings defined once, symbolically, and used in both worlds: sympy and JAX.
 
 A :class:`PairingDefinition` joins an activation and a penalty written as sympy expressions of
-the class-indexed symbols (``derivations.Activation`` / ``derivations.Penalty``, with named
-parameters such as β, γ, ε). From it come, lazily (sympy is imported on first use only, never
-by ``import jaxsoftmax``):
+the class-indexed symbols (``jaxsoftmax.derivations.Activation`` /
+``jaxsoftmax.derivations.Penalty``, with named parameters such as β, γ, ε). From it come,
+lazily (sympy is imported on first use only, never by ``import jaxsoftmax``):
 
 * the derived Δ_k = ∂ρ/∂z_k for general q (the paper's section 2 chain rule,
-  ``derivations.table1.derive``) and the Hessian H_kl with its convexity verdict
-  (``derivations.hessian``);
+  ``jaxsoftmax.derivations.table1.derive``) and the Hessian H_kl with its convexity verdict
+  (``jaxsoftmax.derivations.hessian``);
 * a JAX :class:`~jaxsoftmax.pairings.Pairing` for each parameter value: ``activate`` and
   ``loss`` (the library's stable functions where attached, e.g. ``softmax``/``log_softmax``
   and ``softmax_cross_entropy_from_logits`` for the built-ins, otherwise generated from the
@@ -37,7 +37,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from derivations.parameters import Parameter
+from jaxsoftmax.derivations.parameters import Parameter
 
 __all__ = [
     "CheckRow",
@@ -209,7 +209,8 @@ class PairingDefinition:
 
     Attributes:
       activation, penalty: the names used in pairing names.
-      activation_params, penalty_params: their :class:`~derivations.parameters.Parameter` s.
+      activation_params, penalty_params: their
+        :class:`~jaxsoftmax.derivations.parameters.Parameter` s.
       symbolic: ``() -> (derivations.Activation, derivations.Penalty)``; called on first use.
       activate: optional factory ``params -> f(z, axis=-1)``: the library's own activation
         (stable); without it the activation is generated from the sympy definition.
@@ -301,22 +302,22 @@ class PairingDefinition:
         return self._once("symbolic", self.symbolic)
 
     def lowered(self):
-        """``derivations.to_jax.Lowered``: the JAX functions of the derivation."""
-        from derivations.to_jax import lower
+        """``jaxsoftmax.derivations.to_jax.Lowered``: the JAX functions of the derivation."""
+        from jaxsoftmax.derivations.to_jax import lower
 
         return self._once("lowered", lambda: lower(*self.symbols()))
 
     def derivation(self):
-        """The derived Δ_k for general q (``derivations.Derivation``)."""
+        """The derived Δ_k for general q (``jaxsoftmax.derivations.Derivation``)."""
         return self.lowered().derivation
 
     def hessian(self):
-        """The derived H_kl for general q (``derivations.hessian.Hessian``)."""
+        """The derived H_kl for general q (``jaxsoftmax.derivations.hessian.Hessian``)."""
         return self.lowered().hessian_derivation
 
     def convexity(self):
         """Convexity of ρ∘f in the logits: proof, counterexample or not decided."""
-        from derivations.hessian import convexity
+        from jaxsoftmax.derivations.hessian import convexity
 
         return self._once("convexity", lambda: convexity(self.hessian()))
 
@@ -342,8 +343,8 @@ def define_pairing(
     """Defines (and by default registers) a pairing from symbolic definitions.
 
     Args:
-      activation: a ``derivations.Activation`` (``derivations.define_activation``).
-      penalty: a ``derivations.Penalty`` (``derivations.define_penalty``).
+      activation: a ``jaxsoftmax.derivations.Activation`` (``define_activation`` there).
+      penalty: a ``jaxsoftmax.derivations.Penalty`` (``define_penalty`` there).
       activate, log_activate, loss: optional stable JAX functions that take the parameters by
         keyword: ``activate(z, axis=-1, **params)``, ``log_activate(z, axis=-1, **params)``,
         ``loss(z, t, axis=-1, **params)``; generated from the sympy definitions when absent.

@@ -1,17 +1,16 @@
 r"""Activation × penalty pairings and their Δ_k = ∂ρ/∂z_k, derived (Dunne & Campbell, Table 1).
 
 A :class:`Pairing` bundles an output activation f_q (logits z → outputs z*), the stable loss
-ρ(f_q(z), t) from logits, and Δ_k = ∂ρ/∂z_k, the quantity back-propagation starts from (the
-paper's section 2). Every pairing here comes from one symbolic definition
-(:mod:`jaxsoftmax.definitions`): its Δ_k is *derived* by the chain rule
-Δ_k = Σ_j (∂ρ/∂z*_j)(∂z*_j/∂z_k) for general q (``derivations.table1.derive``), never written
-by hand, and evaluated on the pairing's own outputs z* = ``activate(z)`` (the library's
-max-shifted ``softmax``, not ``jax.nn.softmax``), so Δ is as robust as the activation: e.g.
-softmax × least squares at z = (−∞, −∞, −∞) gives z* = 0 and Δ = 0, as ``jax.grad`` does.
-The built-ins keep the library's stable, hand-written ``activate``/``loss`` functions
-(``jaxsoftmax.activations`` / ``penalties``), attached to their definitions. Write z*_k for the
-output, t_k for the target and S_t = Σ_j t_j; the derived Δ_k (``python -m derivations``
-prints them and ``derivations/TABLE1.md`` records them):
+ρ(f_q(z), t) from logits, and Δ_k = ∂ρ/∂z_k, the quantity back-propagation starts from (the paper's
+section 2). Every pairing here comes from one symbolic definition (:mod:`jaxsoftmax.definitions`):
+its Δ_k is *derived* by the chain rule Δ_k = Σ_j (∂ρ/∂z*_j)(∂z*_j/∂z_k) for general q
+(``jaxsoftmax.derivations.table1.derive``), never written by hand, and evaluated on the pairing's
+own outputs z* = ``activate(z)`` (the library's max-shifted ``softmax``, not ``jax.nn.softmax``), so
+Δ is as robust as the activation: e.g. softmax × least squares at z = (−∞, −∞, −∞) gives z* = 0 and
+Δ = 0, as ``jax.grad`` does. The built-ins keep the library's stable, hand-written
+``activate``/``loss`` functions (``jaxsoftmax.activations`` / ``penalties``), attached to their
+definitions. Write z*_k for the output, t_k for the target and S_t = Σ_j t_j; the derived Δ_k
+(``python -m jaxsoftmax.derivations`` prints them and ``derivations/TABLE1.md`` records them):
 
 ==========  ===============  ======================================================  ============
 activation  penalty          Δ_k (derived)                                           natural?
@@ -54,7 +53,7 @@ from typing import cast
 import jax
 import jax.numpy as jnp
 
-from derivations.parameters import BETA, EPSILON, GAMMA
+from jaxsoftmax.derivations.parameters import BETA, EPSILON, GAMMA
 
 from . import penalties as _pen
 from ._checks import as_float_array, same_shape
@@ -127,7 +126,8 @@ class Pairing:
         return self.definition
 
     def hessian(self, logits: jax.typing.ArrayLike, targets: jax.typing.ArrayLike):
-        """H = ∂²ρ/∂z∂zᵀ ``(..., q, q)``, derived symbolically (``derivations.hessian``)."""
+        """H = ∂²ρ/∂z∂zᵀ ``(..., q, q)``, derived symbolically
+        (``jaxsoftmax.derivations.hessian``)."""
         return self._hessian(logits, targets)
 
     @property
@@ -135,11 +135,11 @@ class Pairing:
         return _derived_fn(self, "hessian")
 
     def derivation(self):
-        """The symbolic derivation of Δ_k for general q (``derivations.Derivation``)."""
+        """The symbolic derivation of Δ_k for general q (``jaxsoftmax.derivations.Derivation``)."""
         return self._definition().derivation()
 
     def convexity(self):
-        """Convexity of ρ∘f in the logits (``derivations.hessian.Convexity``)."""
+        """Convexity of ρ∘f in the logits (``jaxsoftmax.derivations.hessian.Convexity``)."""
         return self._definition().convexity()
 
     @property
@@ -147,7 +147,7 @@ class Pairing:
         """Δ_k in LaTeX: derived (imports sympy), or the hand-written ``formula``."""
         if self.definition is None:
             return self.formula
-        from derivations.render import latex
+        from jaxsoftmax.derivations.render import latex
 
         return latex(self.derivation().display)
 
@@ -426,7 +426,7 @@ def _symbolic(activation: str, penalty: str):
     """A loader of two objects of ``derivations`` by their module-level names (imports sympy)."""
 
     def load():
-        from derivations import activations, penalties
+        from jaxsoftmax.derivations import activations, penalties
 
         return getattr(activations, activation), getattr(penalties, penalty)
 

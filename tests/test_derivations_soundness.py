@@ -11,11 +11,11 @@ import pytest
 import sympy as sp
 
 import jaxsoftmax as js
-from derivations.activations import L1, SOFTMAX
-from derivations.algebra import class_sum
-from derivations.points import exact_difference
-from derivations.symbols import beta, i, j, k, q, t, z, zs
-from derivations.verdicts import compare
+from jaxsoftmax.derivations.activations import L1, SOFTMAX
+from jaxsoftmax.derivations.algebra import class_sum
+from jaxsoftmax.derivations.points import exact_difference
+from jaxsoftmax.derivations.symbols import beta, i, j, k, q, t, z, zs
+from jaxsoftmax.derivations.verdicts import compare
 
 
 def _independent(claimed, derived, activation, point, dps=60):
@@ -90,7 +90,7 @@ def test_a_true_claim_needing_precision_is_equal_not_different():
 def test_a_cancellation_artefact_is_not_a_counterexample():
     # At 40 digits this difference is ~1e-11 (the outputs are rounded at 50 digits); at 100
     # it collapses, so it is no counterexample. Without the proof route, "not decided".
-    from derivations import verdicts
+    from jaxsoftmax.derivations import verdicts
 
     claim = 10**40 * (sp.log(zs[k]) - z[k] + sp.log(class_sum(sp.exp(z[j]))))
     point = next(iter(verdicts.pts.sample_points(SOFTMAX, (), qs=(2,), per_q=1)))
@@ -157,9 +157,9 @@ def test_q_in_a_penalty_is_handled_everywhere():
     import jax
     import jax.numpy as jnp
 
-    import derivations as dv
-    from derivations.hessian import convexity, hessian
-    from derivations.to_jax import lower
+    import jaxsoftmax.derivations as dv
+    from jaxsoftmax.derivations.hessian import convexity, hessian
+    from jaxsoftmax.derivations.to_jax import lower
 
     eps = sp.Rational(1, 10)
     pen = dv.define_penalty("smoothed", lambda o, y: -((1 - eps) * y + eps / q) * sp.log(o))

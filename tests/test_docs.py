@@ -239,7 +239,7 @@ API_PAGES = {
         "jaxsoftmax.io",
         "jaxsoftmax.progress",
     ],
-    "derivations": ["derivations"],
+    "derivations": ["jaxsoftmax.derivations"],
 }
 
 

@@ -142,7 +142,7 @@ def setup_runtime(args: argparse.Namespace) -> list:
 def load_plugin(spec: str) -> ModuleType:
     """Imports ``spec``: a path to a ``.py`` file or a dotted module name. Its top level
     registers pairings (``jaxsoftmax.define_pairing``), families, ... which configs may then
-    name. The one plugin loader of every command (``python -m derivations`` uses it too).
+    name. The one plugin loader of every command (``python -m jaxsoftmax.derivations`` uses it too).
 
     Raises :class:`UsageError` (one line, no traceback) when the file is missing, the module
     is not found or importing it fails (naming the line of the plugin that failed).
