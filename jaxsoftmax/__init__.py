@@ -5,6 +5,7 @@ from . import experiment as experiment
 from . import expfamily as expfamily
 from . import gaussians as gaussians
 from . import mlp as mlp
+from . import sparse as sparse
 from . import stats as stats
 from . import train as train
 from .activations import hardmax as hardmax

@@ -315,11 +315,28 @@ class PairingDefinition:
         """The derived H_kl for general q (``jaxsoftmax.derivations.hessian.Hessian``)."""
         return self.lowered().hessian_derivation
 
-    def convexity(self):
-        """Convexity of ρ∘f in the logits: proof, counterexample or not decided."""
+    def convexity(self, values: Mapping[str, float] | None = None):
+        """Convexity of ρ∘f in the logits: proof, counterexample or not decided.
+
+        Without ``values``, the *family's* verdict (convex for every parameter value in its
+        domain; a counterexample may pick any). With ``values`` (``{"gamma": 0}``), the
+        *instance's*: ``softmax/focal`` is not convex as a family (γ = 3/2 gives a negative
+        eigenvalue) while its instance γ = 0, cross-entropy, is.
+        """
         from jaxsoftmax.derivations.hessian import convexity
 
-        return self._once("convexity", lambda: convexity(self.hessian()))
+        if not values:
+            return self._once("convexity", lambda: convexity(self.hessian()))
+        symbols = {p.name: p.symbol for p in (*self.activation_params, *self.penalty_params)}
+        unknown = sorted(set(values) - set(symbols))
+        if unknown:
+            raise ValueError(
+                f"convexity: no parameter {unknown[0]!r} in {self.family}; "
+                f"parameters are {sorted(symbols)}"
+            )
+        fixed = {symbols[name]: float(v) for name, v in sorted(values.items())}
+        key = "convexity" + repr(sorted(values.items()))
+        return self._once(key, lambda: convexity(self.hessian(), values=fixed))
 
 
 def _as_factory(fn: Callable | None) -> Factory | None:

@@ -139,7 +139,14 @@ class Pairing:
         return self._definition().derivation()
 
     def convexity(self):
-        """Convexity of ρ∘f in the logits (``jaxsoftmax.derivations.hessian.Convexity``)."""
+        """Convexity of ρ∘f in the logits for *this instance*, its parameters at their values
+        (``jaxsoftmax.derivations.hessian.Convexity``): ``softmax/focal(gamma=0)`` is convex
+        (it is cross-entropy) though the focal family is not. The family's verdict:
+        :meth:`family_convexity`."""
+        return self._definition().convexity(dict(self.params) or None)
+
+    def family_convexity(self):
+        """Convexity of ρ∘f for every parameter value of the family (``definition.convexity()``)."""
         return self._definition().convexity()
 
     @property
