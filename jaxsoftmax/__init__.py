@@ -5,7 +5,6 @@ from . import experiment as experiment
 from . import expfamily as expfamily
 from . import gaussians as gaussians
 from . import mlp as mlp
-from . import sparse as sparse
 from . import stats as stats
 from . import train as train
 from .activations import hardmax as hardmax
@@ -52,5 +51,9 @@ from .penalties import logistic_least_squares_from_logits as logistic_least_squa
 from .penalties import softmax_cross_entropy_from_logits as softmax_cross_entropy_from_logits
 from .penalties import softmax_least_squares_from_logits as softmax_least_squares_from_logits
 from .penalties import xlogy as xlogy
+from .sparse import entmax as entmax
+from .sparse import entmax_loss as entmax_loss
+from .sparse import sparsemax as sparsemax
+from .sparse import sparsemax_loss as sparsemax_loss
 
 __version__ = "0.1.0"
