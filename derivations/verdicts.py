@@ -46,7 +46,7 @@ import sympy as sp
 from . import points as pts
 from .algebra import canon, class_sum, is_zero, tidy
 from .algebra import transcendental as _transcendental
-from .symbols import A, B, c, i, j, k, l, m, q, t, zs
+from .symbols import A, B, C, c, i, j, k, l, m, q, t, zs
 
 __all__ = [
     "CONDITIONS",
@@ -113,7 +113,7 @@ _INDEX_NAMES = {x.name for x in (c, i, j, k, l, m, q)}
 
 def parameters_of(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
     """The scalar parameters of ``expr`` (β, γ, ε, ...): free symbols that are not indices,
-    q, or the auxiliary atoms A, B; sorted by name."""
+    q, or the auxiliary atoms A, B, C; sorted by name."""
     labels = {x.base.label for x in expr.atoms(sp.Indexed)}
     return tuple(
         sorted(
@@ -122,7 +122,7 @@ def parameters_of(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
                 for x in expr.free_symbols
                 if isinstance(x, sp.Symbol)
                 and x.name not in _INDEX_NAMES
-                and x not in (A, B)
+                and x not in (A, B, C)
                 and x not in labels
             ),
             key=lambda x: x.name,
@@ -447,7 +447,7 @@ def _params(expr: sp.Expr, activation) -> tuple[sp.Symbol, ...]:
 def _searchable(expr: sp.Expr, activation) -> bool:
     """Whether ``expr`` can be evaluated at sampled points (auxiliary atoms need their
     activation's definitions)."""
-    aux = {A, B} & expr.free_symbols
+    aux = {A, B, C} & expr.free_symbols
     return activation is not None or not aux
 
 
@@ -532,7 +532,7 @@ def _compare(claimed, derived, identities, conditions, activation, seed) -> Verd
         ce = _search(claimed, derived, activation, params, normalised, "free", seed)
         tried.append(_SEARCHED)
     else:
-        tried.append("no point search: auxiliary atoms (A, B) without their activation")
+        tried.append("no point search: auxiliary atoms (A, B, C) without their activation")
     if ce is None:
         proof = certify_zero(diff, identities)
         if proof is None and activation is not None and activation.definition is not None:

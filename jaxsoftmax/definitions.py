@@ -546,8 +546,10 @@ def check_pairing(
             hs = (len(kinds), -1, q, q)
             pairs = [("delta", res[0], res[1], ref[1], near[0])]
             if with_h:
-                shaped = [x.reshape(hs) for x in (res[2], res[3], ref[3], near[2])]
-                pairs.append(("hessian", *shaped))
+                h_got, h_auto, h_ref, h_near = (
+                    x.reshape(hs) for x in (res[2], res[3], ref[3], near[2])
+                )
+                pairs.append(("hessian", h_got, h_auto, h_ref, h_near))
             for quantity, got, auto, exact, moved in pairs:
                 for i, kind in enumerate(kinds):
                     scale = 1.0 + float(np.max(np.abs(exact[i]), initial=0.0))

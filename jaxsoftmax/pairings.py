@@ -53,7 +53,7 @@ from typing import cast
 import jax
 import jax.numpy as jnp
 
-from jaxsoftmax.derivations.parameters import BETA, EPSILON, GAMMA
+from jaxsoftmax.derivations.parameters import BETA, EPSILON, GAMMA, LAM, POLY, SMOOTHING
 
 from . import penalties as _pen
 from ._checks import as_float_array, same_shape
@@ -578,12 +578,133 @@ _BUILTINS = (  # (activation, penalty, sympy names, activate, log_activate, loss
     ),
 )
 
+# Definitions only (no pairing registered at defaults: get_pairing("taylor/gce(lam=0.7)")
+# instantiates one): losses generated from the sympy definitions.
+_MORE: tuple[tuple, ...] = (
+    (
+        "softmax",
+        "label_smoothing",
+        ("SOFTMAX_BETA", "LABEL_SMOOTHING"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        None,
+        "Szegedy et al. (2016), section 7 (label smoothing); softmax(β)",
+    ),
+    (
+        "softmax",
+        "gce",
+        ("SOFTMAX_BETA", "GCE"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        None,
+        "Zhang & Sabuncu (2018), eq. (6) (generalized cross-entropy); softmax(β)",
+    ),
+    (
+        "softmax",
+        "poly1",
+        ("SOFTMAX_BETA", "POLY1"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        None,
+        "Leng et al. (2022), eq. (3) (Poly-1); softmax(β)",
+    ),
+    (
+        "taylor",
+        "least_squares",
+        ("TAYLOR", "LEAST_SQUARES"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax)",
+    ),
+    (
+        "taylor",
+        "cross_entropy",
+        ("TAYLOR", "CROSS_ENTROPY"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax)",
+    ),
+    (
+        "taylor",
+        "focal",
+        ("TAYLOR", "FOCAL"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax); Lin et al. (2017), eq. (4)",
+    ),
+    (
+        "taylor",
+        "label_smoothing",
+        ("TAYLOR", "LABEL_SMOOTHING"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax); Szegedy et al. (2016), §7",
+    ),
+    (
+        "taylor",
+        "gce",
+        ("TAYLOR", "GCE"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax); Zhang & Sabuncu (2018), (6)",
+    ),
+    (
+        "taylor",
+        "poly1",
+        ("TAYLOR", "POLY1"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax); Leng et al. (2022), eq. (3)",
+    ),
+    (
+        "logistic",
+        "bernoulli_focal",
+        ("LOGISTIC", "BERNOULLI_FOCAL"),
+        _fixed(_logistic),
+        None,
+        None,
+        "Lin et al. (2017), eq. (4)-(5): the per-unit (sigmoid) focal loss of RetinaNet",
+    ),
+    (
+        "spherical",
+        "focal",
+        ("SPHERICAL", "FOCAL"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.2; Lin et al. (2017), eq. (4)",
+    ),
+    (
+        "spherical",
+        "gce",
+        ("SPHERICAL", "GCE"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.2; Zhang & Sabuncu (2018), eq. (6)",
+    ),
+)
 
-_PARAMS = {"softmax": (BETA,), "spherical": (EPSILON,), "focal": (GAMMA,)}
+
+_PARAMS = {
+    "softmax": (BETA,),
+    "spherical": (EPSILON,),
+    "focal": (GAMMA,),
+    "bernoulli_focal": (GAMMA,),
+    "label_smoothing": (SMOOTHING,),
+    "gce": (LAM,),
+    "poly1": (POLY,),
+}
 
 
 def _register_builtins() -> None:
-    for _act, _pen_name, _names, _a, _la, _loss, _src in _BUILTINS:
+    for _n, (_act, _pen_name, _names, _a, _la, _loss, _src) in enumerate(_BUILTINS + _MORE):
         _defn = register_definition(
             PairingDefinition(
                 _act,
@@ -597,7 +718,8 @@ def _register_builtins() -> None:
                 source=_src,
             )
         )
-        if all(p.default is not None for p in _defn.params):  # the paper's nine, at β = 1
+        paper = _n < len(_BUILTINS)
+        if paper and all(p.default is not None for p in _defn.params):  # the paper's nine
             register_pairing(_defn())
 
 

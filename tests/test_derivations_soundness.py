@@ -5,6 +5,8 @@ Every counterexample is re-verified here independently (mpmath at 60 digits, or 
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import mpmath
 import numpy as np
 import pytest
@@ -154,8 +156,6 @@ def test_piecewise_claims():
 
 
 def test_q_in_a_penalty_is_handled_everywhere():
-    import jax
-    import jax.numpy as jnp
 
     import jaxsoftmax.derivations as dv
     from jaxsoftmax.derivations.hessian import convexity, hessian
@@ -224,3 +224,35 @@ def test_convexity_is_per_instance_and_per_family():
     focal2 = js.get_pairing("softmax/focal(gamma=2)").convexity()
     assert focal2.kind == "not convex"
     assert {s.name: v for s, v in focal2.point.params}["gamma"] == 2
+
+
+def test_natural_penalty_exists_exactly_for_gradient_activations():
+    from jaxsoftmax.derivations import activations as acts
+    from jaxsoftmax.derivations import derive, penalties
+    from jaxsoftmax.derivations.natural import gradient_field, is_natural
+
+    for act in (acts.LINEAR, acts.LOGISTIC, acts.SOFTMAX, acts.SOFTMAX_BETA):
+        assert gradient_field(act).kind == "gradient"
+    # Not gradients: the exact counterexample re-verified with JAX autodiff in float64.
+    for act, name in (
+        (acts.SPHERICAL, "spherical(epsilon=0.5)/least_squares"),
+        (acts.TAYLOR, "taylor/least_squares"),
+    ):
+        g = gradient_field(act)
+        assert g.kind == "not a gradient" and g.j12 != g.j21
+        pairing = js.get_pairing(name)
+        assert all(v == sp.Rational(1, 2) for _, v in g.params)  # ε = 1/2 where it has one
+        with jax.enable_x64(True):
+            zz = jnp.asarray([float(x) for x in g.logits])
+            jac = np.asarray(jax.jacfwd(pairing.activate)(zz))
+        assert abs(jac[0, 1] - float(g.j12)) < 1e-12 and abs(jac[1, 0] - float(g.j21)) < 1e-12
+        assert abs(jac[0, 1] - jac[1, 0]) > 1e-4
+    # The paper's natural pairings, and a planted wrong natural penalty (the multi-class
+    # cross-entropy for the logistic: its natural penalty is the Bernoulli one).
+    assert is_natural(derive(acts.LINEAR, penalties.LEAST_SQUARES)).kind == "equal"
+    assert is_natural(derive(acts.LOGISTIC, penalties.BERNOULLI_CROSS_ENTROPY)).kind == "equal"
+    v = is_natural(derive(acts.SOFTMAX, penalties.CROSS_ENTROPY))
+    assert v.kind == "conditional" and "Σ_j t_j = 1" in v.holding
+    wrong = is_natural(derive(acts.LOGISTIC, penalties.CROSS_ENTROPY))
+    assert wrong.kind in ("different", "conditional") and wrong.counterexample is not None
+    assert wrong.counterexample.confirmed
