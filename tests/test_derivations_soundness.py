@@ -128,6 +128,10 @@ def test_an_inseparable_double_sum_is_not_decided_or_refuted_never_a_crash():
     swapped = sp.Sum(sp.Sum(sp.exp(z[i] * z[j]), (i, 1, q)), (j, 1, q))
     v = compare(double, swapped)
     assert v.kind in ("equal", "not decided"), v.evidence  # true (Fubini): never "different"
+    # Renaming the outer dummy into the inner sum would capture it: Σ_i Σ_j e^{z_i z_j} is not
+    # q Σ_j e^{z_j²} (false; must never be "equal").
+    captured = compare(double, q * class_sum(sp.exp(z[j] ** 2)))
+    assert captured.kind in ("different", "not decided"), captured.evidence
     w = compare(double, 2 * swapped)
     assert w.kind in ("different", "not decided"), w.evidence
     if w.kind == "different":
