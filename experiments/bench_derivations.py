@@ -12,6 +12,9 @@ cache and the package's ``functools.cache`` are cleared before every repeat):
   hessians    H_kl and the convexity verdict of the nine built-in pairings (issue 11)
   beyond      the pairings beyond the paper: Δ_k, H_kl, convexity (focal, spherical, β)
   render      TABLE1.md regenerated in memory
+  definitions every registered definition (``jaxsoftmax.list_definitions()``, issue 23):
+              Δ_k, H_kl, the family's convexity verdict and the activation's gradient-field
+              (natural-penalty) verdict, from fresh symbolic objects
 
 The target (issue 11): every built-in pairing's derivation plus Hessians, ``builtin`` =
 import + jacobians + derive + printed + natural + hessians, under 10 s on a 2-core machine;
@@ -81,11 +84,28 @@ def run_once() -> dict[str, float]:
         lambda: [convexity(hessian(dv.derive(b.activation, b.penalty))) for b in BEYOND_PAPER],
     )
     _timed(stages, "render", dv.markdown)
+    _timed(stages, "definitions", _all_definitions)
     stages["total"] = sum(stages.values())
     stages["builtin"] = sum(
         stages[k] for k in ("import", "jacobians", "derive", "printed", "natural", "hessians")
     )
     return stages
+
+
+def _all_definitions() -> int:
+    """Δ, H, family convexity and the gradient-field verdict of every registered definition."""
+    import jaxsoftmax as js
+    from jaxsoftmax.derivations import derive
+    from jaxsoftmax.derivations.hessian import convexity, hessian
+    from jaxsoftmax.derivations.natural import gradient_field
+
+    n = 0
+    for defn in js.list_definitions():
+        act, pen = defn.symbolic()  # fresh: not the definition's cached objects
+        convexity(hessian(derive(act, pen)))
+        gradient_field(act)
+        n += 1
+    return n
 
 
 def bench_jax() -> dict[str, float]:
