@@ -65,6 +65,8 @@ _EXPORTS = {
     "GradientField": "natural",
     "gradient_field": "natural",
     "is_natural": "natural",
+    "Properness": "proper",
+    "properness": "proper",
     "jax_delta": "to_jax",
     "lower": "to_jax",
     "to_jax": "to_jax",

@@ -260,3 +260,44 @@ def test_natural_penalty_exists_exactly_for_gradient_activations():
     wrong = is_natural(derive(acts.LOGISTIC, penalties.CROSS_ENTROPY))
     assert wrong.kind in ("different", "conditional") and wrong.counterexample is not None
     assert wrong.counterexample.confirmed
+
+
+def test_properness_proofs_and_exact_counterexamples():
+    from jaxsoftmax.derivations import activations as acts
+    from jaxsoftmax.derivations import define_penalty, penalties
+    from jaxsoftmax.derivations.parameters import GAMMA
+    from jaxsoftmax.derivations.proper import properness
+
+    assert properness(acts.SOFTMAX, penalties.LEAST_SQUARES).kind == "proper"
+    assert properness(acts.SOFTMAX, penalties.CROSS_ENTROPY).kind == "proper"
+    assert properness(acts.LOGISTIC, penalties.BERNOULLI_CROSS_ENTROPY).kind == "proper"
+    assert properness(acts.SOFTMAX, penalties.FOCAL, {GAMMA.symbol: 0}).kind == "proper"
+    # A planted improper loss claimed proper (the squared error on the target class only),
+    # and the measured cases: each refuted at an exact p by an exact better output,
+    # re-evaluated here independently with mpmath.
+    target_only = define_penalty("target_only", lambda o, y: y * (1 - o) ** 2)
+    cases = [
+        (acts.SOFTMAX, target_only, {}, lambda o, y: y * (1 - o) ** 2),
+        (acts.LOGISTIC, penalties.CROSS_ENTROPY, {}, lambda o, y: -y * mpmath.log(o)),
+        (
+            acts.SOFTMAX,
+            penalties.FOCAL,
+            {GAMMA.symbol: 2},
+            lambda o, y: -y * (1 - o) ** 2 * mpmath.log(o),
+        ),
+    ]
+    for act, pen, vals, term in cases:
+        r = properness(act, pen, vals)
+        assert r.kind == "not proper", (pen.name, r.evidence)
+        assert all(isinstance(x, sp.Rational) for x in (*r.p, *r.better))
+        if act.identities:
+            assert sum(r.better) == 1
+        with mpmath.workdps(60):
+
+            def expected(o, p=r.p, term=term):
+                return mpmath.fsum(
+                    mpmath.mpf(pj.p) / pj.q * term(mpmath.mpf(oj.p) / oj.q, 1)
+                    for oj, pj in zip(o, p)
+                )
+
+            assert expected(r.better) < expected(r.p) - mpmath.mpf("1e-6")
