@@ -12,7 +12,7 @@ cache and the package's ``functools.cache`` are cleared before every repeat):
   hessians    H_kl and the convexity verdict of the nine built-in pairings (issue 11)
   beyond      the pairings beyond the paper: Δ_k, H_kl, convexity (focal, spherical, β)
   render      TABLE1.md regenerated in memory
-  definitions every registered definition (``jaxsoftmax.list_definitions()``, issue 23):
+  definitions with ``--definitions`` (issue 23): every ``jaxsoftmax.list_definitions()`` entry:
               Δ_k, H_kl, the family's convexity verdict and the activation's gradient-field
               (natural-penalty) verdict, from fresh symbolic objects
 
@@ -48,7 +48,7 @@ def _timed(stages: dict, name: str, fn):
     return out
 
 
-def run_once() -> dict[str, float]:
+def run_once(definitions: bool = False) -> dict[str, float]:
     """One cold pass through the pipeline; returns seconds per stage."""
     stages: dict[str, float] = {}
     _timed(stages, "import", lambda: __import__("jaxsoftmax.derivations.render"))
@@ -84,7 +84,8 @@ def run_once() -> dict[str, float]:
         lambda: [convexity(hessian(dv.derive(b.activation, b.penalty))) for b in BEYOND_PAPER],
     )
     _timed(stages, "render", dv.markdown)
-    _timed(stages, "definitions", _all_definitions)
+    if definitions:
+        _timed(stages, "definitions", _all_definitions)
     stages["total"] = sum(stages.values())
     stages["builtin"] = sum(
         stages[k] for k in ("import", "jacobians", "derive", "printed", "natural", "hessians")
@@ -161,9 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", type=pathlib.Path, help="write bench_derivations.json here")
     p.add_argument("--jax", action="store_true", help="also time the jitted derived Δ")
+    p.add_argument(
+        "--definitions",
+        action="store_true",
+        help="also time every registered definition (Δ, H, convexity, gradient field)",
+    )
     args = p.parse_args(argv)
 
-    runs = [run_once() for _ in range(args.repeat)]
+    runs = [run_once(args.definitions) for _ in range(args.repeat)]
     names = list(runs[0])
     print(
         f"derivations bench: {platform.processor() or platform.machine()}, "
