@@ -126,10 +126,19 @@ def page(stored: pathlib.Path, out: pathlib.Path) -> None:
     from jaxsoftmax import io
 
     r = json.loads(stored.read_text())
-    res, ver = r["results"], r["verdicts"]
-    names = sorted(res, key=lambda n: np.mean(res[n]["eq4"]))
-    mean = [np.mean(res[n]["eq4"]) for n in names]
-    half = [1.96 * np.std(res[n]["eq4"], ddof=1) / np.sqrt(len(res[n]["eq4"])) for n in names]
+    ver = r["verdicts"]
+    # A non-finite value is stored as null: counted and left out of the means, never hidden.
+    res = {
+        n: {k: np.array([np.nan if x is None else x for x in v], float) for k, v in m.items()}
+        for n, m in r["results"].items()
+    }
+    bad = {n: int(np.sum(~np.isfinite(m["eq4"]))) for n, m in res.items()}
+    names = sorted(res, key=lambda n: np.nanmean(res[n]["eq4"]))
+    mean = [np.nanmean(res[n]["eq4"]) for n in names]
+    half = [
+        1.96 * np.nanstd(res[n]["eq4"], ddof=1) / np.sqrt(np.sum(np.isfinite(res[n]["eq4"])))
+        for n in names
+    ]
     fig, ax = plt.subplots(figsize=(7, 0.28 * len(names) + 1))
     ax.errorbar(mean, range(len(names)), xerr=half, fmt="o", ms=3)
     ax.set_yticks(range(len(names)), names, fontsize=7)
@@ -164,7 +173,9 @@ def page(stored: pathlib.Path, out: pathlib.Path) -> None:
     for n in names:
         v = ver[n]
         lines.append(
-            f"| `{n}` | {np.mean(res[n]['eq4']):.4f} | {np.mean(res[n]['error']):.4f} | "
+            f"| `{n}` | {np.nanmean(res[n]['eq4']):.4f}"
+            + (f" ({bad[n]} non-finite trial(s) left out)" if bad[n] else "")
+            + f" | {np.nanmean(res[n]['error']):.4f} | "
             f"{v['natural']} | {v['convex']} / {v['convex_family']} | {v['proper']} | "
             f"{v['gradient']} |"
         )
