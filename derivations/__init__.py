@@ -1,4 +1,10 @@
-"""derivations: the symbolic side of jaxsoftmax (sympy only; JAX is imported lazily).
+"""jaxsoftmax.derivations: the symbolic side of jaxsoftmax (sympy only; JAX imported lazily).
+
+Installed as ``jaxsoftmax.derivations`` (the repository folder is ``derivations/``; a
+checkout reaches it through the link ``jaxsoftmax/derivations``). Up to 0.1.0 it was the
+top-level package ``derivations``: ``import jaxsoftmax.derivations as derivations`` replaces
+``import derivations``, and ``python -m jaxsoftmax.derivations`` (or ``jaxsoftmax derive``)
+replaces ``python -m derivations``.
 
 Softmax, logistic, linear, L1 and spherical activations and the paper's penalties (and the
 focal loss) as sympy expressions over a general number of classes q, with named parameters;
@@ -7,9 +13,9 @@ the printed table by three-valued verdicts (a proof, a counterexample, or not de
 Hessian in the logits and a convexity verdict; the seeds' other claims checked; the
 Markdown/LaTeX report; and the translation of each formula into JAX.
 
-The public names below are loaded on first access (PEP 562), so ``import derivations`` (and
-``derivations.parameters``, which ``jaxsoftmax`` uses to validate pairing names) costs no
-sympy import; ``from derivations import X`` and ``derivations.X`` work as before.
+The public names below are loaded on first access (PEP 562), so importing the package (and
+its ``parameters``, which ``jaxsoftmax`` uses to validate pairing names) costs no sympy
+import; ``from jaxsoftmax.derivations import X`` loads X's submodule on first use.
 """
 
 import importlib
@@ -18,7 +24,8 @@ import sys
 import types
 
 TABLE1_PATH = pathlib.Path(__file__).with_name("TABLE1.md")
-"""The checked-in Markdown report; written only by ``python -m derivations --write-table1``."""
+"""The checked-in Markdown report; written only by
+``python -m jaxsoftmax.derivations --write-table1``."""
 
 _EXPORTS = {
     "ACTIVATIONS": "activations",
@@ -55,6 +62,11 @@ _EXPORTS = {
     "derive_all": "table1",
     "printed_verdicts": "table1",
     "BEYOND_PAPER": "beyond",
+    "GradientField": "natural",
+    "gradient_field": "natural",
+    "is_natural": "natural",
+    "Properness": "proper",
+    "properness": "proper",
     "jax_delta": "to_jax",
     "lower": "to_jax",
     "to_jax": "to_jax",
@@ -69,7 +81,7 @@ __all__ = ["TABLE1_PATH", *sorted(_EXPORTS)]
 def __getattr__(name: str):
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'derivations' has no attribute {name!r}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value

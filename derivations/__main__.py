@@ -1,4 +1,5 @@
-"""``python -m derivations``: see :mod:`derivations.cli` (``main(argv)``) for the options."""
+"""``python -m jaxsoftmax.derivations``: see :mod:`jaxsoftmax.derivations.cli` (``main(argv)``)
+for the options."""
 
 import sys
 

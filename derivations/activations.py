@@ -28,7 +28,7 @@ import sympy as sp
 
 from .algebra import canon, class_sum, is_zero
 from .parameters import BETA, EPSILON, Parameter
-from .symbols import A, B, i, j, k, z, zs
+from .symbols import A, B, C, i, j, k, z, zs
 
 __all__ = [
     "ACTIVATIONS",
@@ -40,6 +40,7 @@ __all__ = [
     "SOFTMAX",
     "SOFTMAX_BETA",
     "SPHERICAL",
+    "TAYLOR",
     "Activation",
     "define_activation",
     "jacobian_check",
@@ -190,6 +191,27 @@ SPHERICAL = Activation(
 """The spherical softmax z*_k = (z_k² + ε) / Σ_j (z_j² + ε), ε > 0 (de Brébisson & Vincent 2016).
 
 ∂z*_j/∂z_k = (2 z_k / B)(δ_jk − z*_j) with B = Σ_i (z_i² + ε).
+"""
+
+
+TAYLOR = Activation(
+    name="taylor",
+    definition=lambda m: (1 + z[m] + z[m] ** 2 / 2) / class_sum(1 + z[i] + z[i] ** 2 / 2, i),
+    jacobian=lambda a, d: (1 + z[d]) / C * (sp.KroneckerDelta(a, d) - zs[a]),
+    identities={class_sum(zs[j]): 1},
+    auxiliary={C: class_sum(1 + z[i] + z[i] ** 2 / 2, i)},
+    latex=r"z^*_k = \frac{1 + z_k + z_k^2/2}{C},\ C = \sum_j (1 + z_j + z_j^2/2)",
+    source=(
+        "de Brébisson & Vincent (2016), 'An exploration of softmax alternatives belonging to "
+        "the spherical loss family', ICLR, section 2.3 (Taylor softmax, second order); "
+        "Jacobian derived here"
+    ),
+    unit_outputs=True,
+)
+"""The second-order Taylor softmax z*_k = (1 + z_k + z_k²/2) / Σ_j (1 + z_j + z_j²/2).
+
+1 + z + z²/2 = ((1 + z)² + 1)/2 > 0, so the outputs are positive for every real z;
+∂z*_j/∂z_k = ((1 + z_k)/C)(δ_jk − z*_j) with C = Σ_i (1 + z_i + z_i²/2).
 """
 
 

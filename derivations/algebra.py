@@ -67,13 +67,29 @@ def _collapse_term(term: sp.Expr, dummy: sp.Symbol) -> sp.Expr:
 
 
 def _collapse_sum(s: sp.Sum) -> sp.Expr:
-    if len(s.limits) != 1:
-        return _collapse_sum(sp.Sum(sp.Sum(s.function, *s.limits[:-1]), s.limits[-1]))
-    dummy, lo, hi = s.limits[0]
+    """Σ over every limit of ``s``, innermost first (sympy merges nested sums into one
+    ``Sum`` with several limits, so each limit is collapsed without rebuilding a ``Sum``)."""
+    body = s.function
+    for limit in s.limits:
+        body = _collapse_one(body, limit)
+    return body
+
+
+def _collapse_one(body: sp.Expr, limit: tuple) -> sp.Expr:
+    dummy, lo, hi = limit
     if lo != 1 or hi != q:
-        raise NotImplementedError(f"only sums over the classes 1..q are canonicalised: {s}")
-    body = sp.expand(s.function)
-    return sp.Add(*(_collapse_term(term, dummy) for term in sp.Add.make_args(body)))
+        raise NotImplementedError(f"only sums over the classes 1..q are canonicalised: {limit}")
+    body = sp.expand(body)
+    out = []
+    for term in sp.Add.make_args(body):
+        if dummy != j and any(
+            dummy in s.free_symbols for s in term.atoms(sp.Sum) if isinstance(s, sp.Sum)
+        ):
+            # Σ_dummy of a sum over j that involves dummy: not separable; renaming the dummy
+            # to j would capture it.
+            raise NotImplementedError(f"a double sum that does not separate: Σ_{dummy} {term}")
+        out.append(_collapse_term(term, dummy))
+    return sp.Add(*out)
 
 
 def _delta_outside(term: sp.Expr) -> sp.Expr:

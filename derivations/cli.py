@@ -1,4 +1,4 @@
-r"""The command line: ``python -m derivations`` (its logic is :func:`main`, callable from
+r"""The command line: ``python -m jaxsoftmax.derivations`` (its logic is :func:`main`, callable from
 another CLI).
 
 Without arguments it derives the paper's Table 1, the Hessians and convexity verdicts, the
@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     from . import TABLE1_PATH
 
     p = argparse.ArgumentParser(
-        prog="python -m derivations",
+        prog="python -m jaxsoftmax.derivations",
         description="Derive, check and report activation × penalty pairings (sympy + JAX).",
     )
     p.add_argument("--out", type=pathlib.Path, help="write the Markdown report to this path")
@@ -174,7 +174,7 @@ def _run(args) -> int:
         if current != md:
             state = "missing" if current is None else "out of date"
             print(
-                f"{target} is {state}; regenerate it with `python -m derivations "
+                f"{target} is {state}; regenerate it with `python -m jaxsoftmax.derivations "
                 + ("--write-table1`" if args.out is None else f"--out {target}`"),
                 file=sys.stderr,
             )

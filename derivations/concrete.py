@@ -18,7 +18,7 @@ import sympy as sp
 from .activations import Activation
 from .algebra import instantiate
 from .penalties import Penalty
-from .symbols import A, k, t, z, zs
+from .symbols import A, k, q, t, z, zs
 
 __all__ = [
     "explicit_delta",
@@ -48,7 +48,7 @@ def explicit_delta(act: Activation, pen: Penalty, n: int, kk: int) -> sp.Expr:
     """∂ρ(f(z), t)/∂z_kk at q = n, by sympy differentiating the explicit composition."""
     zv, tv = explicit_symbols(n)
     outs = explicit_outputs(act, zv)
-    rho = sp.Add(*(pen.term(o, y) for o, y in zip(outs, tv, strict=True)))
+    rho = sp.Add(*(pen.term(o, y) for o, y in zip(outs, tv, strict=True))).subs(q, n)
     return sp.diff(rho, zv[kk - 1])
 
 

@@ -33,7 +33,7 @@ import sympy as sp
 
 from .algebra import canon, class_sum, tidy
 from .points import Point, _logits, _targets, sample_value
-from .symbols import k, l, m, z, zs
+from .symbols import k, l, m, q, z, zs
 from .table1 import Derivation
 
 __all__ = ["Convexity", "Hessian", "convexity", "explicit_hessian", "hessian"]
@@ -177,6 +177,26 @@ def _proof(hs: Hessian) -> tuple[str, ...] | None:
     )
 
 
+def _merge_summands(expr: sp.Expr) -> sp.Expr:
+    """Sums with the same outer factor (up to a number) merged into one sum whose summand is
+    cancelled, and the terms outside sums cancelled: Σ_j t_j/(1 − z*_j) − Σ_j t_j z*_j/(1 − z*_j)
+    becomes Σ_j t_j. An instance's Hessian (focal at γ = 0) needs it: the family's summands
+    cancel only once the parameter has its value. Each step is an identity (sound)."""
+    groups: dict[tuple, list[sp.Expr]] = {}
+    rest = []
+    for term in sp.Add.make_args(sp.expand(expr)):
+        sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Sum)]
+        if len(sums) != 1:
+            rest.append(term)
+            continue
+        coeff, outer = (term / sums[0]).as_coeff_Mul()
+        groups.setdefault((outer, sums[0].limits), []).append(coeff * sums[0].function)
+    out = sp.cancel(sp.together(sp.Add(*rest)))
+    for (outer, limits), summands in groups.items():
+        out += outer * sp.Sum(sp.cancel(sp.together(sp.Add(*summands))), *limits)
+    return sp.expand(out)
+
+
 def _text(expr: sp.Expr) -> str:
     from .render import text
 
@@ -190,7 +210,7 @@ def explicit_hessian(act, pen, n: int, values=None) -> tuple[sp.Matrix, list, li
 
     zv, tv = explicit_symbols(n)
     outs = explicit_outputs(act, zv)
-    rho = sp.Add(*(pen.term(o, y) for o, y in zip(outs, tv, strict=True)))
+    rho = sp.Add(*(pen.term(o, y) for o, y in zip(outs, tv, strict=True))).subs(q, n)
     if values:
         rho = rho.subs(dict(values))
     return sp.hessian(rho, zv), zv, tv
@@ -207,15 +227,18 @@ def _min_eig(matrix, digits: int):
         return vals[i], [vecs[r, i] for r in range(mat.rows)]
 
 
-def _counterexample(hs: Hessian, seed: int, qs=(2, 3), tries: int = 6) -> Convexity | None:
+def _counterexample(
+    hs: Hessian, seed: int, qs=(2, 3), tries: int = 6, fixed=None
+) -> Convexity | None:
     import mpmath
 
     d = hs.derivation
     act, pen = d.activation, d.penalty
     params = [p.symbol for p in (*act.params, *pen.params)]
+    fixed = dict(fixed or {})
     rng = random.Random(seed)
     for n in qs:
-        values = tuple((s, sample_value(rng, s)) for s in params)
+        values = tuple((s, fixed.get(s, sample_value(rng, s))) for s in params)
         hmat, zv, tv = explicit_hessian(act, pen, n, values)
         for attempt in range(tries):
             logits = tuple(3 * x for x in _logits(rng, n, act.logit_domain))
@@ -239,12 +262,32 @@ def _counterexample(hs: Hessian, seed: int, qs=(2, 3), tries: int = 6) -> Convex
     return None
 
 
-def convexity(hs: Hessian, *, seed: int = 0) -> Convexity:
-    """The convexity verdict of ρ(f(z), t) in z (see the module docstring)."""
+def convexity(hs: Hessian, *, seed: int = 0, values=None) -> Convexity:
+    """The convexity verdict of ρ(f(z), t) in z (see the module docstring).
+
+    Args:
+      hs: the Hessian, for general q and symbolic parameters.
+      seed: the seed of the counterexample search.
+      values: ``{symbol: number}`` for an *instance* (``softmax/focal(gamma=0)``): the proof
+        is attempted on H with those values (exact rationals) and a counterexample keeps them;
+        without it the verdict is the *family's* (every parameter value in its domain, a
+        counterexample free to choose them).
+    """
+    fixed = {
+        s: sp.Rational(str(v)) if isinstance(v, float) else sp.sympify(v)
+        for s, v in dict(values or {}).items()
+    }
+    if fixed:
+        idents = hs.derivation.activation.identities
+        expr = canon(_merge_summands(canon(hs.expr.subs(fixed), idents)), idents)
+        hs = Hessian(hs.derivation, expr, hs.display.subs(fixed))
     proof = _proof(hs)
     if proof is not None:
+        if fixed:
+            at = ", ".join(f"{s.name} = {v}" for s, v in fixed.items())
+            proof = (f"the instance {at}", *proof)
         return Convexity("convex", proof)
-    found = _counterexample(hs, seed)
+    found = _counterexample(hs, seed, fixed=fixed)
     if found is not None:
         return found
     return Convexity(

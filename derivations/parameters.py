@@ -20,7 +20,7 @@ import dataclasses
 import math
 import numbers
 
-__all__ = ["BETA", "DOMAINS", "EPSILON", "GAMMA", "Parameter"]
+__all__ = ["BETA", "DOMAINS", "EPSILON", "GAMMA", "LAM", "POLY", "SMOOTHING", "Parameter"]
 
 DOMAINS: dict[str, str] = {
     "real": "a finite real number",
@@ -127,3 +127,24 @@ GAMMA = Parameter(
     doc="the focusing parameter γ ≥ 0 of the focal loss (Lin et al. 2017, eq. 4)",
 )
 """The focal loss's γ ≥ 0, required (Lin et al. 2017)."""
+
+SMOOTHING = Parameter(
+    "smoothing",
+    "nonnegative",
+    doc="the label-smoothing weight ε ≥ 0 (Szegedy et al. 2016, section 7): t ↦ (1 − ε)t + ε/q",
+)
+"""Label smoothing's ε ≥ 0, required (Szegedy, Vanhoucke, Ioffe, Shlens & Wojna 2016, §7)."""
+
+LAM = Parameter(
+    "lam",
+    "positive",
+    doc="the λ > 0 of the generalized cross-entropy (Zhang & Sabuncu 2018, eq. 6; they use 0.7)",
+)
+"""The generalized cross-entropy's λ > 0 (their q), required (Zhang & Sabuncu 2018)."""
+
+POLY = Parameter(
+    "poly",
+    "real",
+    doc="the ε₁ of the Poly-1 loss (Leng et al. 2022, eq. 3)",
+)
+"""The Poly-1 loss's ε₁ (Leng et al. 2022), required."""

@@ -28,16 +28,20 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from .algebra import class_sum, tidy
-from .parameters import GAMMA, Parameter
-from .symbols import i, t, zs
+from .parameters import GAMMA, LAM, POLY, SMOOTHING, Parameter
+from .symbols import i, q, t, zs
 
 __all__ = [
     "BERNOULLI_CROSS_ENTROPY",
+    "BERNOULLI_FOCAL",
     "CROSS_ENTROPY",
     "FOCAL",
     "GAMMA",
+    "GCE",
+    "LABEL_SMOOTHING",
     "LEAST_SQUARES",
     "PENALTIES",
+    "POLY1",
     "Penalty",
     "define_penalty",
 ]
@@ -142,3 +146,60 @@ def define_penalty(
         source=source,
         params=params,
     )
+
+
+_EPS_LS = SMOOTHING.symbol
+LABEL_SMOOTHING = Penalty(
+    name="label_smoothing",
+    term=lambda o, y: -((1 - _EPS_LS) * y + _EPS_LS / q) * sp.log(o),
+    latex=r"\rho_s = -\sum_j \big((1 - \varepsilon) t_j + \tfrac{\varepsilon}{q}\big) \log z^*_j",
+    source=(
+        "Szegedy, Vanhoucke, Ioffe, Shlens & Wojna (2016), 'Rethinking the Inception "
+        "architecture', section 7 (label-smoothing regularization), with soft targets t_j"
+    ),
+    params=(SMOOTHING,),
+)
+"""Cross-entropy against smoothed targets (1 − ε)t + ε/q (Szegedy et al. 2016, §7); the
+constant Σ t log t of ρ_c is left out, so ρ_s ≥ 0 is not claimed."""
+
+_LAM = LAM.symbol
+GCE = Penalty(
+    name="gce",
+    term=lambda o, y: y * (1 - o**_LAM) / _LAM,
+    latex=r"\rho_g = \sum_j t_j \frac{1 - (z^*_j)^{\lambda}}{\lambda}",
+    source=(
+        "Zhang & Sabuncu (2018), 'Generalized cross entropy loss for training deep neural "
+        "networks with noisy labels', NeurIPS, eq. (6) (their q is λ here), soft targets"
+    ),
+    params=(LAM,),
+)
+"""The generalized cross-entropy Σ t (1 − z*^λ)/λ (Zhang & Sabuncu 2018, eq. 6): λ → 0 is
+cross-entropy, λ = 1 the mean absolute error on the target class."""
+
+_POLY = POLY.symbol
+POLY1 = Penalty(
+    name="poly1",
+    term=lambda o, y: -y * sp.log(o) + _POLY * y * (1 - o),
+    latex=r"\rho_p = \sum_j t_j\big(-\log z^*_j + \epsilon_1 (1 - z^*_j)\big)",
+    source=(
+        "Leng, Tan, Liu, Cubuk, Shi, Cheng, Anguelov & Tan (2022), 'PolyLoss', ICLR, eq. (3) "
+        "(Poly-1), soft targets"
+    ),
+    params=(POLY,),
+)
+"""Poly-1: cross-entropy plus ε₁ Σ t (1 − z*) (Leng et al. 2022, eq. 3)."""
+
+BERNOULLI_FOCAL = Penalty(
+    name="bernoulli_focal",
+    term=lambda o, y: -y * (1 - o) ** _G * sp.log(o) - (1 - y) * o**_G * sp.log(1 - o),
+    latex=(
+        r"\rho_{bf} = -\sum_j \big[t_j (1 - z^*_j)^{\gamma} \log z^*_j"
+        r" + (1 - t_j) (z^*_j)^{\gamma} \log (1 - z^*_j)\big]"
+    ),
+    source=(
+        "Lin, Goyal, Girshick, He & Dollár (2017), eq. (4)-(5): the sigmoid (per-unit) focal "
+        "loss of RetinaNet, α-balancing left out, soft targets"
+    ),
+    params=(GAMMA,),
+)
+"""The per-unit (Bernoulli) focal loss of RetinaNet (Lin et al. 2017), for logistic outputs."""

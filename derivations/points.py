@@ -25,10 +25,13 @@ from .algebra import instantiate
 from .symbols import k, l, t, z, zs
 
 __all__ = [
+    "CONFIRM_DIGITS",
+    "CONFIRM_TOLERANCE",
     "DIGITS",
     "TOLERANCE",
     "Point",
     "evaluate",
+    "exact_difference",
     "instantiate_at",
     "sample_points",
     "sample_value",
@@ -39,6 +42,12 @@ DIGITS = 40
 
 TOLERANCE = sp.Float("1e-25", DIGITS)
 """Relative difference beyond which two values computed to :data:`DIGITS` digits differ."""
+
+CONFIRM_DIGITS = 100
+"""The higher precision at which a difference found at :data:`DIGITS` digits is confirmed."""
+
+CONFIRM_TOLERANCE = sp.Float("1e-80", CONFIRM_DIGITS)
+""":data:`TOLERANCE`'s counterpart at :data:`CONFIRM_DIGITS` digits."""
 
 
 def _rat(x: float) -> sp.Rational:
@@ -80,10 +89,9 @@ class Point:
         parts = [f"q = {self.q}", f"k = {self.k}"]
         if self.l is not None:
             parts.append(f"l = {self.l}")
+        parts.append(f"z = {vec(self.logits)}")
         if self.outputs is not None:
             parts.append(f"z* = {vec(self.outputs)}")
-        else:
-            parts.append(f"z = {vec(self.logits)}")
         parts.append(f"t = {vec(self.targets)}")
         parts += [f"{s.name} = {v}" for s, v in self.params]
         return ", ".join(parts)
@@ -137,17 +145,22 @@ def sample_points(
       params: the parameter symbols to give values.
       targets: ``"free"``, ``"sum-to-one"``, ``"one-hot"``, ``"t_k = 1"`` or ``"t_k = 0"``.
       free_outputs: sample the outputs z* directly (positive; summing to one if
-        ``normalised``) instead of the logits.
+        ``normalised``) beside real logits (a formula may hold both).
       hessian: also vary the second index l.
     """
     rng = random.Random(seed)
     domain = "real" if activation is None else activation.logit_domain
     for n in qs:
-        for _ in range(per_q):
-            logits = _logits(rng, n, "positive" if free_outputs else domain)
+        for draw in range(per_q):
+            logits = _logits(rng, n, domain)
+            if draw == 1 and domain == "real":
+                # Every sign pattern matters to a claim about real logits (log z², √(z_1 z_2)):
+                # the second draw has them all negative.
+                logits = tuple(-abs(x) - sp.Rational(1, 4) for x in logits)
             outs = None
             if free_outputs:
-                outs = tuple(x / sum(logits) for x in logits) if normalised else logits
+                raw = _logits(rng, n, "positive")
+                outs = tuple(x / sum(raw) for x in raw) if normalised else raw
             values = tuple((s, sample_value(rng, s)) for s in params)
             for kk in range(1, n + 1):
                 for tv in _targets(rng, n, targets, kk):
@@ -201,14 +214,51 @@ def evaluate(expr: sp.Expr, activation, point: Point, digits: int = DIGITS) -> s
     return sp.N(instantiate_at(expr, activation, point, digits), digits)
 
 
-def differ(a: sp.Expr, b: sp.Expr) -> bool:
-    """Whether two values computed to :data:`DIGITS` digits differ beyond :data:`TOLERANCE`."""
+def exact_difference(claimed: sp.Expr, derived: sp.Expr, activation, point: Point):
+    """claimed − derived at ``point`` exactly, when both are algebraic numbers there (no log,
+    exp or symbolic power after instantiation; outputs exact): a sympy number, 0 included;
+    ``None`` where exactness is out of reach (transcendental values, or sympy undecided)."""
+    if activation is not None and point.outputs is None:
+        n, par = point.q, dict(point.params)
+        outs = [
+            instantiate(activation.definition(k), n, {k: m + 1}, {z: list(point.logits)}, par)
+            for m in range(n)
+        ]
+        aux = {
+            a: instantiate(d, n, {}, {z: list(point.logits)}, par)
+            for a, d in activation.auxiliary.items()
+        }
+    else:
+        outs, aux = list(point.outputs or point.logits), {}
+    index = {k: point.k} if point.l is None else {k: point.k, l: point.l}
+    values = {zs: outs, t: list(point.targets), z: list(point.logits)}
+    try:
+        d = sp.sympify(
+            instantiate(claimed - derived, point.q, index, values, {**aux, **dict(point.params)})
+        )
+    except (ZeroDivisionError, TypeError, ValueError):
+        return None
+    if d.free_symbols or d.has(sp.log, sp.exp, sp.Sum, sp.Abs, sp.sign):
+        return None
+    if any(not (p.exp.is_Rational) for p in d.atoms(sp.Pow)):
+        return None
+    if d.is_Rational:
+        return d
+    zero = d.equals(0)
+    if zero is None:
+        return None
+    return sp.S.Zero if zero else d
+
+
+def differ(a: sp.Expr, b: sp.Expr, tolerance: sp.Expr = TOLERANCE) -> bool:
+    """Whether two values computed to :data:`DIGITS` digits differ beyond ``tolerance``
+    (relative; :data:`TOLERANCE` by default)."""
     if not (a.is_number and b.is_number) or a.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return False
     if b.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
         return False
     scale = max(sp.Integer(1), abs(a), abs(b))
-    return bool(abs(a - b) > TOLERANCE * scale)
+    return bool(abs(a - b) > tolerance * scale)
 
 
 def point_values(params: Mapping[sp.Symbol, sp.Expr]) -> tuple[tuple[sp.Symbol, sp.Expr], ...]:

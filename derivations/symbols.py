@@ -13,6 +13,8 @@ every q, not for one fixed size. Indices are assumed to lie in 1, …, q (so tha
 * ``A``      Σ_j |z_j|, the normaliser of the L1 ("abs") activation of the forum thread.
 * ``B``      Σ_j (z_j² + ε), the normaliser of the spherical softmax (de Brébisson & Vincent
   2016).
+* ``C``      Σ_j (1 + z_j + z_j²/2), the normaliser of the Taylor softmax (de Brébisson &
+  Vincent 2016).
 * ``beta``   the inverse temperature β of the article's softmax.
 * ``c``      the target class of a one-hot target t_j = δ_jc.
 * ``l``, ``m`` the second index of a Hessian H_kl and a spare summation index.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["A", "B", "beta", "c", "i", "j", "k", "l", "m", "q", "t", "z", "zs"]
+__all__ = ["A", "B", "C", "beta", "c", "i", "j", "k", "l", "m", "q", "t", "z", "zs"]
 
 q = sp.Symbol("q", integer=True, positive=True)
 j = sp.Symbol("j", integer=True, positive=True)
@@ -38,4 +40,5 @@ t = sp.IndexedBase("t", nonnegative=True)
 
 A = sp.Symbol("A", positive=True)
 B = sp.Symbol("B", positive=True)
+C = sp.Symbol("C", positive=True)
 beta = sp.Symbol("beta", real=True, nonzero=True)

@@ -79,6 +79,10 @@ def _compile(expr: sp.Expr, jnp, positions: Mapping, names: Mapping, dummy=None,
             return jnp.eye(q_, dtype=first.dtype).reshape(shape)
 
         return eye
+    if expr == q:
+        # The number of classes: the static length of the class axis (ε/q in label
+        # smoothing, Σ_j u = q·u after the canonical form).
+        return lambda env: float(env[0][0].shape[-1])
     if isinstance(expr, sp.Symbol):
         if expr not in names:
             raise ValueError(f"no keyword argument for the symbol {expr}")

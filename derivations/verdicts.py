@@ -4,19 +4,24 @@ r"""Deciding whether a claimed formula equals a derived one: a proof, a countere
 
 * ``"equal"``: a **proof**. ``claimed − derived`` in the canonical general-q form of
   :mod:`.algebra` cancels to 0, or (for logs and symbolic or fractional powers) an identity
-  that sympy certifies: logs expanded over positive arguments and powers split
-  (x^{a+b} = x^a x^b), then cancelled; last, ``sympy.simplify``. :attr:`Verdict.proof` lists
-  the steps.
+  that sympy certifies: logs expanded over arguments *proved* positive and powers split
+  (x^{a+n} = x^a x^n, n an integer), then cancelled; then ``sympy.simplify``; last, the same
+  with the outputs written in the logits by the activation's definition (which proves
+  log z*_k = z_k − log Σ_j e^{z_j} for the softmax). :attr:`Verdict.proof` lists the steps.
 * ``"different"``: a **counterexample**. A concrete point (q, k, logits z, targets t, the
   parameters), exact rationals, at which the two formulas, evaluated from the exact expression
-  to 40 significant digits, differ (:mod:`.points`). The outputs are the activation's own
-  z* = f(z), so the point is a real point of the pairing.
+  to 40 significant digits, differ (:mod:`.points`), the difference confirmed exactly (values
+  that are algebraic numbers) or at 100 digits (:func:`confirm`). The outputs are the
+  activation's own z* = f(z), so the point is a real point of the pairing.
 * ``"conditional"``: different in general (a counterexample with targets that satisfy none of
   the conditions), but equal under at least one target condition, proved as above for that
-  condition. Each condition tried carries its own outcome: proved, refuted by a counterexample
-  inside the condition, or not decided.
-* ``"not decided"``: neither a proof nor a counterexample was found; :attr:`Verdict.tried`
-  says what was tried. This is never reported as "different".
+  condition; or equal under the positivity of arguments that the symbols' assumptions do not
+  give (log(z_k²) = 2 log z_k needs z_k > 0: logits are real, β may be negative), the
+  condition recorded, with or without a counterexample outside it. Each condition tried
+  carries its own outcome: proved, refuted by a counterexample inside it, or not decided.
+* ``"not decided"``: neither a proof nor a counterexample was found, or the algebra gave up
+  (double sums, sums over other ranges, symbolic exponents); :attr:`Verdict.tried` says what
+  was tried. This is never reported as "different".
 
 The conditions tried (each decided as above, none assumed):
 
@@ -41,7 +46,7 @@ import sympy as sp
 from . import points as pts
 from .algebra import canon, class_sum, is_zero, tidy
 from .algebra import transcendental as _transcendental
-from .symbols import A, B, c, i, j, k, l, m, q, t, zs
+from .symbols import A, B, C, c, i, j, k, l, m, q, t, zs
 
 __all__ = [
     "CONDITIONS",
@@ -49,6 +54,7 @@ __all__ = [
     "ConditionOutcome",
     "Counterexample",
     "Verdict",
+    "certify_if_positive",
     "certify_zero",
     "compare",
     "zero_set",
@@ -107,7 +113,7 @@ _INDEX_NAMES = {x.name for x in (c, i, j, k, l, m, q)}
 
 def parameters_of(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
     """The scalar parameters of ``expr`` (β, γ, ε, ...): free symbols that are not indices,
-    q, or the auxiliary atoms A, B; sorted by name."""
+    q, or the auxiliary atoms A, B, C; sorted by name."""
     labels = {x.base.label for x in expr.atoms(sp.Indexed)}
     return tuple(
         sorted(
@@ -116,7 +122,7 @@ def parameters_of(expr: sp.Expr) -> tuple[sp.Symbol, ...]:
                 for x in expr.free_symbols
                 if isinstance(x, sp.Symbol)
                 and x.name not in _INDEX_NAMES
-                and x not in (A, B)
+                and x not in (A, B, C)
                 and x not in labels
             ),
             key=lambda x: x.name,
@@ -136,12 +142,16 @@ class Counterexample:
     point: pts.Point
     claimed: sp.Expr
     derived: sp.Expr
+    confirmed: str = ""
+    """How the difference was confirmed: ``"exact"`` (the exact values at the point differ) or
+    ``"at 40 and 100 digits"`` (the difference is the same to 6 digits at both precisions)."""
 
     def describe(self) -> str:
         """One line: the point and both values to 12 digits."""
         return (
             f"at {self.point.describe()}: claimed {sp.N(self.claimed, 12)}, "
             f"derived {sp.N(self.derived, 12)}"
+            + (f" (confirmed {self.confirmed})" if self.confirmed else "")
         )
 
 
@@ -225,6 +235,49 @@ _CANON_PROOF = (
 )
 
 
+def _positive(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is provably positive from the symbols' assumptions; a sum over classes
+    is positive when its summand is (q ≥ 1: the range is never empty)."""
+    if isinstance(expr, sp.Sum):
+        return _positive(expr.function)
+    if expr.is_positive:
+        return True
+    if isinstance(expr, (sp.Mul, sp.Add)):
+        return all(_positive(a) for a in expr.args)
+    if isinstance(expr, sp.Pow):
+        return _positive(expr.base) and bool(expr.exp.is_real)
+    return False
+
+
+def _safe_expand(expr: sp.Expr) -> sp.Expr:
+    """Logs expanded and powers split only where the rewrite is valid for every real value of
+    the symbols: log(xy) = log x + log y and (xy)^a = x^a y^a need x, y > 0, which is proved
+    (:func:`_positive`; sums over classes of positive summands stand in as positive symbols
+    while sympy expands); log(e^x) = x for real x. Nothing is forced (no ``force=True``)."""
+    sums = {s: sp.Dummy(f"S{n}", positive=True) for n, s in enumerate(expr.atoms(sp.Sum))}
+    sums = {s: d for s, d in sums.items() if _positive(s)}
+    e = expr.xreplace(sums)
+    e = sp.expand_log(sp.expand_power_base(e, force=False), force=False)
+    return e.xreplace({d: s for s, d in sums.items()})
+
+
+def _positivity_conditions(expr: sp.Expr) -> tuple[sp.Expr, ...]:
+    """The arguments of logs and the bases of non-integer powers not proved positive: what a
+    forced expansion (log(xy) = log x + log y, (xy)^a = x^a y^a) assumes."""
+    needed = []
+    for f in expr.atoms(sp.log):
+        needed += [a for a in sp.Mul.make_args(f.args[0]) if not _positive(a)]
+    for p in expr.atoms(sp.Pow):
+        if not p.exp.is_Integer and not p.base.is_number:
+            needed += [a for a in sp.Mul.make_args(p.base) if not _positive(a)]
+    out = []
+    for a in needed:
+        base = a.base if isinstance(a, sp.Pow) and a.exp.is_Integer else a
+        if not base.is_number and base not in out:
+            out.append(base)
+    return tuple(sorted(out, key=sp.default_sort_key))
+
+
 def certify_zero(
     expr: sp.Expr,
     identities: Mapping[sp.Expr, sp.Expr] | None = None,
@@ -233,10 +286,13 @@ def certify_zero(
 ) -> tuple[str, ...] | None:
     """A proof that ``expr`` is identically 0 for every q, or ``None`` if none was found.
 
-    Tried in order: the canonical form cancels (:func:`.algebra.is_zero`); logs expanded over
-    positive arguments (z*, t > 0; a zero target multiplies its log) and powers split,
-    x^{a+b} = x^a x^b and (xy)^a = x^a y^a, then the canonical form cancels; ``sympy.simplify``
-    of the canonical form gives 0 (slow; skipped unless ``thorough``).
+    Tried in order: the canonical form cancels (:func:`.algebra.is_zero`); logs expanded and
+    powers split where that is valid under the symbols' assumptions (:func:`_safe_expand`:
+    the arguments proved positive, never forced — z is real, β may be negative, a target may
+    be 0), powers written over generators x^{e+n} = x^e x^n (n an integer, valid for x ≠ 0),
+    then the canonical form cancels; ``sympy.simplify`` of the canonical form gives 0 (slow;
+    skipped unless ``thorough``). A proof that needs an argument's positivity that is not
+    proved is :func:`certify_if_positive`'s, a conditional one.
     """
     idents = ", Σ_j z*_j = 1 applied" if identities else ""
     if is_zero(expr, identities):
@@ -244,14 +300,12 @@ def certify_zero(
     if not _transcendental(expr):
         # A rational function of the atoms: the canonical form decides it, nothing to add.
         return None
-    expanded = _generators(
-        sp.expand_log(sp.expand_power_base(canon(expr, identities), force=True), force=True)
-    )
+    expanded = _generators(_safe_expand(canon(expr, identities)))
     if is_zero(expanded, identities):
         return (
-            "logs expanded over positive arguments (log(xy) = log x + log y) and every power "
-            "with a non-integer exponent written b^{e + n} = P_e(b)·b^n (n an integer, P_e(b) "
-            "a positive generator)",
+            "logs expanded over arguments proved positive (log(xy) = log x + log y, "
+            "log e^x = x for real x) and every power with a non-integer exponent written "
+            "b^{e + n} = P_e(b)·b^n (n an integer, P_e(b) a generator)",
             _CANON_PROOF.format(idents=idents) + " as a rational function of those generators",
         )
     if not thorough:
@@ -262,31 +316,94 @@ def certify_zero(
         return None
     if simplified == 0 or is_zero(simplified, identities):
         return (
-            "logs expanded and powers written over generators",
+            "logs expanded over arguments proved positive and powers written over generators",
             "sympy.simplify of the canonical form gives 0",
         )
     return None
 
 
+def certify_if_positive(
+    expr: sp.Expr, identities: Mapping[sp.Expr, sp.Expr] | None = None
+) -> tuple[tuple[sp.Expr, ...], tuple[str, ...]] | None:
+    """A proof that ``expr`` is 0 *if* the arguments of its logs and the bases of its powers
+    that are not proved positive are positive: ``(conditions, proof)``, or ``None``.
+
+    The forced expansion (``force=True``) is valid exactly under those conditions, so the
+    result is a conditional verdict, never "equal".
+    """
+    conds = _positivity_conditions(canon(expr, identities))
+    if not conds:
+        return None
+    pos = {a: sp.Dummy(f"p{n}", positive=True) for n, a in enumerate(conds)}
+    e = canon(expr, identities).xreplace(pos)
+    proof = certify_zero(e, identities, thorough=False)
+    if proof is None:
+        return None
+    words = ", ".join(f"{sp.sstr(a)} > 0" for a in conds)
+    return conds, (f"assuming {words}: " + proof[0], *proof[1:])
+
+
 def _generators(expr: sp.Expr) -> sp.Expr:
     """Every b^e with a non-integer exponent as P_{e0}(b)·b^n, e = e0 + n, n an integer.
 
-    P_{e0} is an undefined positive function, so ``cancel`` treats P_{e0}(b) as a generator;
-    b^{γ−1} and b^γ/b, or b^{1/2} and b^{-1/2}·b, become the same rational expression. A zero
-    found this way holds for every value of the generators, hence for the true one (sound).
+    P_{e0} is an undefined function (declared positive only for a base proved positive), so
+    ``cancel`` treats P_{e0}(b) as a generator; b^{γ−1} and b^γ/b, or b^{1/2} and b^{-1/2}·b,
+    become the same rational expression. x^{e+n} = x^e x^n holds for x ≠ 0 and integer n, so
+    a zero found this way holds for the true values too (sound).
     """
 
     def split(p: sp.Pow) -> sp.Expr:
         const, _ = p.exp.as_coeff_Add()
         n = sp.floor(const) if const.is_Rational else sp.S.Zero
         e0 = p.exp - n
-        gen = sp.Function(f"P[{sp.sstr(e0)}]", positive=True)(p.base)
+        name = f"P[{sp.sstr(e0)}]"
+        # P_e(b) = b^e is positive only for a base proved positive; nothing assumed otherwise.
+        fn = sp.Function(name, positive=True) if _positive(p.base) else sp.Function(name)
+        gen = fn(p.base)
         return gen * p.base**n
 
     return expr.replace(
         lambda x: isinstance(x, sp.Pow) and not x.exp.is_Integer and not x.base.is_number,
         split,
     )
+
+
+def confirm(
+    claimed: sp.Expr, derived: sp.Expr, activation, point: pts.Point
+) -> Counterexample | None:
+    """The counterexample at ``point`` if the two values differ there beyond doubt, else None.
+
+    A difference found at :data:`.points.DIGITS` digits is re-evaluated at
+    :data:`.points.CONFIRM_DIGITS` digits (outputs recomputed at that precision): it stands only
+    if it differs there too and both differences agree to 6 significant digits — a
+    cancellation artefact shrinks with the precision, a true difference does not. Where the
+    values at the point are exact numbers (rational or algebraic, no outputs computed
+    numerically), their exact difference decides instead.
+    """
+    try:
+        a = pts.evaluate(claimed, activation, point)
+        b = pts.evaluate(derived, activation, point)
+    except (ZeroDivisionError, TypeError, ValueError):
+        return None
+    if not (a.is_number and b.is_number):
+        raise ValueError(
+            f"a point left symbols unvalued ({sorted(map(str, (a - b).free_symbols))}): "
+            f"{point.describe()}"
+        )
+    if not pts.differ(a, b):
+        return None
+    exact = pts.exact_difference(claimed, derived, activation, point)
+    if exact is not None:
+        return Counterexample(point, a, b, "exact") if exact != 0 else None
+    hi = pts.CONFIRM_DIGITS
+    a2 = pts.evaluate(claimed, activation, point, hi)
+    b2 = pts.evaluate(derived, activation, point, hi)
+    if not pts.differ(a2, b2, pts.CONFIRM_TOLERANCE):
+        return None
+    d1, d2 = sp.N(a - b, pts.DIGITS), sp.N(a2 - b2, hi)
+    if abs(d1 - d2) > sp.Float("1e-6", hi) * abs(d2):
+        return None
+    return Counterexample(point, a, b, f"at {pts.DIGITS} and {hi} digits")
 
 
 def _search(
@@ -298,9 +415,10 @@ def _search(
     targets: str,
     seed: int,
     qs: tuple[int, ...] = (2, 3),
-    per_q: int = 2,
+    per_q: int = 3,
 ) -> Counterexample | None:
-    """The first sampled point (targets of the given kind) where the two values differ."""
+    """The first sampled point (targets of the given kind) where the two values differ,
+    confirmed (:func:`confirm`)."""
     for point in pts.sample_points(
         activation,
         params,
@@ -311,20 +429,25 @@ def _search(
         free_outputs=activation is None,
         normalised=normalised,
     ):
-        try:
-            a = pts.evaluate(claimed, activation, point)
-            b = pts.evaluate(derived, activation, point)
-        except ZeroDivisionError:
-            continue
-        if pts.differ(a, b):
-            return Counterexample(point, a, b)
+        found = confirm(claimed, derived, activation, point)
+        if found is not None:
+            return found
     return None
+
+
+def _params(expr: sp.Expr, activation) -> tuple[sp.Symbol, ...]:
+    """The parameters a point needs: those of ``expr`` and those of the activation (the
+    spherical ε lives in the auxiliary atom B, not in the formula)."""
+    found = set(parameters_of(expr))
+    if activation is not None:
+        found |= {p.symbol for p in activation.params}
+    return tuple(sorted(found, key=lambda x: x.name))
 
 
 def _searchable(expr: sp.Expr, activation) -> bool:
     """Whether ``expr`` can be evaluated at sampled points (auxiliary atoms need their
     activation's definitions)."""
-    aux = {A, B} & expr.free_symbols
+    aux = {A, B, C} & expr.free_symbols
     return activation is not None or not aux
 
 
@@ -355,33 +478,79 @@ def compare(
       counterexample, or not decided.
     """
     claimed, derived = sp.sympify(claimed), sp.sympify(derived)
+    try:
+        return _compare(claimed, derived, identities, conditions, activation, seed)
+    except _ALGEBRA_LIMITS as exc:
+        # The canonical form (double sums, sums over other ranges) or sympy gave up: no proof
+        # is possible here, but a confirmed counterexample still decides "different".
+        what = f"{type(exc).__name__}: {str(exc)[:200]}"
+        tried = [f"canonical form / proof: not available ({what})"]
+        ce = None
+        if _searchable(claimed - derived, activation):
+            normalised = bool(identities) and class_sum(zs[j]) in dict(identities or {})
+            params = _params(claimed - derived, activation)
+            try:
+                ce = _search(claimed, derived, activation, params, normalised, "free", seed)
+            except _ALGEBRA_LIMITS as exc2:
+                tried.append(f"point search failed ({type(exc2).__name__}: {str(exc2)[:200]})")
+            else:
+                tried.append(_SEARCHED)
+        return Verdict(
+            "different" if ce else "not decided",
+            claimed - derived,
+            counterexample=ce,
+            tried=() if ce else tuple(tried),
+        )
+
+
+_ALGEBRA_LIMITS = (RecursionError, TypeError, NotImplementedError, sp.PolynomialError)
+"""What sympy or the canonical form raise at the edge of what they handle: "not decided"."""
+
+_SEARCHED = (
+    "40-digit evaluation at exact rational points (q = 2, 3, every k; real logits with a "
+    "draw of all-negative ones; targets satisfying none of the conditions), each difference "
+    "confirmed at 100 digits or exactly: no difference found"
+)
+
+
+def _compare(claimed, derived, identities, conditions, activation, seed) -> Verdict:
     diff = canon(claimed - derived, identities)
     proof = certify_zero(diff, identities, thorough=False)
     if proof is not None:
         return Verdict("equal", sp.S.Zero, proof=proof)
-    params = parameters_of(claimed - derived)
+    params = _params(claimed - derived, activation)
     normalised = bool(identities) and class_sum(zs[j]) in dict(identities or {})
     searchable = _searchable(claimed - derived, activation)
     tried = [
-        "canonical form, then logs expanded and powers written over generators, then "
-        "sympy.simplify: no proof of equality"
+        "canonical form, then logs expanded over positive arguments and powers written over "
+        "generators, then sympy.simplify: no proof of equality"
         if _transcendental(diff)
         else "canonical form: the difference, a rational function of the atoms, does not cancel"
     ]
     ce = None
     if searchable:
         ce = _search(claimed, derived, activation, params, normalised, "free", seed)
-        tried.append(
-            "40-digit evaluation at exact rational points (q = 2, 3, every k, targets "
-            "satisfying none of the conditions): no difference found"
-        )
+        tried.append(_SEARCHED)
     else:
-        tried.append("no point search: auxiliary atoms (A, B) without their activation")
+        tried.append("no point search: auxiliary atoms (A, B, C) without their activation")
     if ce is None:
         proof = certify_zero(diff, identities)
+        if proof is None and activation is not None and activation.definition is not None:
+            in_logits = canon(activation.to_logits(diff))
+            proof = certify_zero(in_logits, identities)
+            if proof is not None:
+                proof = ("outputs and auxiliary atoms written in the logits (the definition)",)
+                proof += cast("tuple[str, ...]", certify_zero(in_logits, identities))
         if proof is not None:
             return Verdict("equal", sp.S.Zero, proof=proof)
     outcomes = []
+    forced = certify_if_positive(diff, identities)
+    if forced is not None:
+        outcomes.append(
+            ConditionOutcome(
+                " and ".join(f"{sp.sstr(a)} > 0" for a in forced[0]), "holds", forced[1]
+            )
+        )
     for cond in conditions:
         cases = cond.cases(diff)
         case_proofs = [certify_zero(case, identities, thorough=False) for case in cases]
@@ -405,13 +574,14 @@ def compare(
     conds = tuple((o.label, o.status == "holds") for o in outcomes)
     holds = any(ok for _, ok in conds)
     if ce is None:
-        kind = "not decided"
+        # Proved equal where the positivity a forced expansion needs holds: conditional.
+        kind = "conditional" if forced is not None else "not decided"
     else:
         kind = "conditional" if holds else "different"
     tidied = tidy(diff, identities)
     try:
         zeros = zero_set(tidied)
-    except (sp.PolynomialError, NotImplementedError):  # pragma: no cover
+    except _ALGEBRA_LIMITS:  # a symbolic exponent, say: no factor list
         zeros = ()
     return Verdict(
         kind,

@@ -12,6 +12,9 @@ cache and the package's ``functools.cache`` are cleared before every repeat):
   hessians    H_kl and the convexity verdict of the nine built-in pairings (issue 11)
   beyond      the pairings beyond the paper: Δ_k, H_kl, convexity (focal, spherical, β)
   render      TABLE1.md regenerated in memory
+  definitions with ``--definitions`` (issue 23): every ``jaxsoftmax.list_definitions()`` entry:
+              Δ_k, H_kl, the family's convexity verdict and the activation's gradient-field
+              (natural-penalty) verdict, from fresh symbolic objects
 
 The target (issue 11): every built-in pairing's derivation plus Hessians, ``builtin`` =
 import + jacobians + derive + printed + natural + hessians, under 10 s on a 2-core machine;
@@ -45,17 +48,17 @@ def _timed(stages: dict, name: str, fn):
     return out
 
 
-def run_once() -> dict[str, float]:
+def run_once(definitions: bool = False) -> dict[str, float]:
     """One cold pass through the pipeline; returns seconds per stage."""
     stages: dict[str, float] = {}
-    _timed(stages, "import", lambda: __import__("derivations.render"))
+    _timed(stages, "import", lambda: __import__("jaxsoftmax.derivations.render"))
     import sympy
 
-    import derivations as dv
-    from derivations import claims, table1
+    import jaxsoftmax.derivations as dv
+    from jaxsoftmax.derivations import claims, table1
 
     sympy.core.cache.clear_cache()
-    from derivations import render
+    from jaxsoftmax.derivations import render
 
     for cached in (
         table1.derive_all,
@@ -71,8 +74,8 @@ def run_once() -> dict[str, float]:
     _timed(stages, "printed", dv.printed_verdicts)
     _timed(stages, "natural", dv.natural_pairing)
     _timed(stages, "claims", dv.all_claims)
-    from derivations.beyond import BEYOND_PAPER
-    from derivations.hessian import convexity, hessian
+    from jaxsoftmax.derivations.beyond import BEYOND_PAPER
+    from jaxsoftmax.derivations.hessian import convexity, hessian
 
     _timed(stages, "hessians", lambda: [convexity(hessian(d)) for d in dv.derive_all()])
     _timed(
@@ -81,11 +84,29 @@ def run_once() -> dict[str, float]:
         lambda: [convexity(hessian(dv.derive(b.activation, b.penalty))) for b in BEYOND_PAPER],
     )
     _timed(stages, "render", dv.markdown)
+    if definitions:
+        _timed(stages, "definitions", _all_definitions)
     stages["total"] = sum(stages.values())
     stages["builtin"] = sum(
         stages[k] for k in ("import", "jacobians", "derive", "printed", "natural", "hessians")
     )
     return stages
+
+
+def _all_definitions() -> int:
+    """Δ, H, family convexity and the gradient-field verdict of every registered definition."""
+    import jaxsoftmax as js
+    from jaxsoftmax.derivations import derive
+    from jaxsoftmax.derivations.hessian import convexity, hessian
+    from jaxsoftmax.derivations.natural import gradient_field
+
+    n = 0
+    for defn in js.list_definitions():
+        act, pen = defn.symbolic()  # fresh: not the definition's cached objects
+        convexity(hessian(derive(act, pen)))
+        gradient_field(act)
+        n += 1
+    return n
 
 
 def bench_jax() -> dict[str, float]:
@@ -119,7 +140,7 @@ def bench_jax() -> dict[str, float]:
 
 def verify(q_max: int) -> float:
     """Seconds to check every Δ_k by explicit differentiation for q = 2..q_max (all k)."""
-    import derivations as dv
+    import jaxsoftmax.derivations as dv
 
     start = time.perf_counter()
     for d in dv.derive_all():
@@ -141,9 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", type=pathlib.Path, help="write bench_derivations.json here")
     p.add_argument("--jax", action="store_true", help="also time the jitted derived Δ")
+    p.add_argument(
+        "--definitions",
+        action="store_true",
+        help="also time every registered definition (Δ, H, convexity, gradient field)",
+    )
     args = p.parse_args(argv)
 
-    runs = [run_once() for _ in range(args.repeat)]
+    runs = [run_once(args.definitions) for _ in range(args.repeat)]
     names = list(runs[0])
     print(
         f"derivations bench: {platform.processor() or platform.machine()}, "

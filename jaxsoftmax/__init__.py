@@ -35,6 +35,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "PairingDefinition": ("definitions", "PairingDefinition"),
     "check_pairing": ("definitions", "check_pairing"),
     "define_pairing": ("definitions", "define_pairing"),
+    "entmax": ("sparse", "entmax"),
+    "entmax_loss": ("sparse", "entmax_loss"),
+    "sparsemax": ("sparse", "sparsemax"),
+    "sparsemax_loss": ("sparse", "sparsemax_loss"),
     "ExponentialFamily": ("expfamily", "ExponentialFamily"),
     "LogPriors": ("expfamily", "LogPriors"),
     "PriorWeights": ("expfamily", "PriorWeights"),
@@ -191,3 +195,7 @@ if TYPE_CHECKING:
     from .penalties import softmax_cross_entropy_from_logits as softmax_cross_entropy_from_logits
     from .penalties import softmax_least_squares_from_logits as softmax_least_squares_from_logits
     from .penalties import xlogy as xlogy
+    from .sparse import entmax as entmax
+    from .sparse import entmax_loss as entmax_loss
+    from .sparse import sparsemax as sparsemax
+    from .sparse import sparsemax_loss as sparsemax_loss

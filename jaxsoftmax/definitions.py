@@ -1,13 +1,13 @@
 r"""Pairings defined once, symbolically, and used in both worlds: sympy and JAX.
 
 A :class:`PairingDefinition` joins an activation and a penalty written as sympy expressions of
-the class-indexed symbols (``derivations.Activation`` / ``derivations.Penalty``, with named
-parameters such as β, γ, ε). From it come, lazily (sympy is imported on first use only, never
-by ``import jaxsoftmax``):
+the class-indexed symbols (``jaxsoftmax.derivations.Activation`` /
+``jaxsoftmax.derivations.Penalty``, with named parameters such as β, γ, ε). From it come,
+lazily (sympy is imported on first use only, never by ``import jaxsoftmax``):
 
 * the derived Δ_k = ∂ρ/∂z_k for general q (the paper's section 2 chain rule,
-  ``derivations.table1.derive``) and the Hessian H_kl with its convexity verdict
-  (``derivations.hessian``);
+  ``jaxsoftmax.derivations.table1.derive``) and the Hessian H_kl with its convexity verdict
+  (``jaxsoftmax.derivations.hessian``);
 * a JAX :class:`~jaxsoftmax.pairings.Pairing` for each parameter value: ``activate`` and
   ``loss`` (the library's stable functions where attached, e.g. ``softmax``/``log_softmax``
   and ``softmax_cross_entropy_from_logits`` for the built-ins, otherwise generated from the
@@ -37,7 +37,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from derivations.parameters import Parameter
+from jaxsoftmax.derivations.parameters import Parameter
 
 __all__ = [
     "CheckRow",
@@ -209,7 +209,8 @@ class PairingDefinition:
 
     Attributes:
       activation, penalty: the names used in pairing names.
-      activation_params, penalty_params: their :class:`~derivations.parameters.Parameter` s.
+      activation_params, penalty_params: their
+        :class:`~jaxsoftmax.derivations.parameters.Parameter` s.
       symbolic: ``() -> (derivations.Activation, derivations.Penalty)``; called on first use.
       activate: optional factory ``params -> f(z, axis=-1)``: the library's own activation
         (stable); without it the activation is generated from the sympy definition.
@@ -301,24 +302,41 @@ class PairingDefinition:
         return self._once("symbolic", self.symbolic)
 
     def lowered(self):
-        """``derivations.to_jax.Lowered``: the JAX functions of the derivation."""
-        from derivations.to_jax import lower
+        """``jaxsoftmax.derivations.to_jax.Lowered``: the JAX functions of the derivation."""
+        from jaxsoftmax.derivations.to_jax import lower
 
         return self._once("lowered", lambda: lower(*self.symbols()))
 
     def derivation(self):
-        """The derived Δ_k for general q (``derivations.Derivation``)."""
+        """The derived Δ_k for general q (``jaxsoftmax.derivations.Derivation``)."""
         return self.lowered().derivation
 
     def hessian(self):
-        """The derived H_kl for general q (``derivations.hessian.Hessian``)."""
+        """The derived H_kl for general q (``jaxsoftmax.derivations.hessian.Hessian``)."""
         return self.lowered().hessian_derivation
 
-    def convexity(self):
-        """Convexity of ρ∘f in the logits: proof, counterexample or not decided."""
-        from derivations.hessian import convexity
+    def convexity(self, values: Mapping[str, float] | None = None):
+        """Convexity of ρ∘f in the logits: proof, counterexample or not decided.
 
-        return self._once("convexity", lambda: convexity(self.hessian()))
+        Without ``values``, the *family's* verdict (convex for every parameter value in its
+        domain; a counterexample may pick any). With ``values`` (``{"gamma": 0}``), the
+        *instance's*: ``softmax/focal`` is not convex as a family (γ = 3/2 gives a negative
+        eigenvalue) while its instance γ = 0, cross-entropy, is.
+        """
+        from jaxsoftmax.derivations.hessian import convexity
+
+        if not values:
+            return self._once("convexity", lambda: convexity(self.hessian()))
+        symbols = {p.name: p.symbol for p in (*self.activation_params, *self.penalty_params)}
+        unknown = sorted(set(values) - set(symbols))
+        if unknown:
+            raise ValueError(
+                f"convexity: no parameter {unknown[0]!r} in {self.family}; "
+                f"parameters are {sorted(symbols)}"
+            )
+        fixed = {symbols[name]: float(v) for name, v in sorted(values.items())}
+        key = "convexity" + repr(sorted(values.items()))
+        return self._once(key, lambda: convexity(self.hessian(), values=fixed))
 
 
 def _as_factory(fn: Callable | None) -> Factory | None:
@@ -342,8 +360,8 @@ def define_pairing(
     """Defines (and by default registers) a pairing from symbolic definitions.
 
     Args:
-      activation: a ``derivations.Activation`` (``derivations.define_activation``).
-      penalty: a ``derivations.Penalty`` (``derivations.define_penalty``).
+      activation: a ``jaxsoftmax.derivations.Activation`` (``define_activation`` there).
+      penalty: a ``jaxsoftmax.derivations.Penalty`` (``define_penalty`` there).
       activate, log_activate, loss: optional stable JAX functions that take the parameters by
         keyword: ``activate(z, axis=-1, **params)``, ``log_activate(z, axis=-1, **params)``,
         ``loss(z, t, axis=-1, **params)``; generated from the sympy definitions when absent.
@@ -451,7 +469,7 @@ def _targets(rng, shape, kind):
 def check_pairing(
     pairing,
     *,
-    qs: Sequence[int] = (2, 3, 4, 5, 6),
+    qs: Sequence[int] = (2, 3, 4, 5, 6, 7, 8, 9, 10),
     batch_shapes: Sequence[tuple[int, ...]] = ((), (4,), (2, 3)),
     dtypes: Sequence[str] = ("float32", "float64"),
     hessian: bool = True,
@@ -467,6 +485,17 @@ def check_pairing(
     Logits are drawn in the activation's domain (positive for the linear activation, away from
     0 for |z|); ``logit_domain`` overrides it. The Hessian is checked for pairings that come
     from a :class:`PairingDefinition`.
+
+    Tolerances. The reference is always autodiff in **float64**, at the very inputs checked
+    (rounded to the dtype first). In float64 the derived Δ and H must agree with it to
+    1e-10·(1 + max|ref|). In float32 the derived values must agree with it to
+    2e-5·(1 + max|ref|) (Δ) or 2e-4·(1 + max|ref|) (H), *plus* four times the larger of two
+    measured float32 conditioning errors at those inputs: the error of float32 autodiff itself
+    (``jax.grad`` / ``jax.hessian`` in float32 against float64), and how far the derived
+    formula's float32 value moves when its logits move by one ulp (factors such as
+    (1 − z*)^{γ−3/2} near z* → 1 amplify rounding in any float32 evaluation; a true change
+    over one ulp is far below it). A systematic error (a formula wrong by 1e-3 relative) does
+    not move with the ulp, and fails the float64 comparison whatever the float32 conditioning.
 
     Returns:
       A :class:`PairingCheck`; raises :class:`PairingCheckError` (listing the failures)
@@ -494,33 +523,47 @@ def check_pairing(
             out += [pairing.hessian(flat_z, flat_t), auto_h]
         return out
 
-    for dtype in dtypes:
+    compiled = {dtype: jax.jit(routes) for dtype in ("float32", "float64")}
+
+    def run(dtype, z, t):
         with jax.enable_x64(dtype == "float64"):
-            fn = jax.jit(routes)
-            for n, q in enumerate(qs):
-                batch = tuple(batch_shapes[n % len(batch_shapes)])
-                shape = (len(kinds), *batch, q)
-                z = _logits(rng, shape, logit_domain)
-                t: Any = np.stack([_targets(rng, (*batch, q), kind) for kind in kinds])
-                z, t = jnp.asarray(z, dtype), jnp.asarray(t, dtype)
-                res = [np.asarray(r, np.float64) for r in fn(z, t)]
-                f32 = dtype == "float32"
-                pairs = [("delta", res[0], res[1])]
-                if with_h:
-                    hs = (len(kinds), -1, q, q)
-                    pairs.append(("hessian", res[2].reshape(hs), res[3].reshape(hs)))
-                for quantity, got, ref in pairs:
-                    for i, kind in enumerate(kinds):
-                        scale = 1.0 + float(np.max(np.abs(ref[i]), initial=0.0))
-                        err = float(np.max(np.abs(got[i] - ref[i]), initial=0.0))
-                        if not np.all(np.isfinite(got[i]) == np.isfinite(ref[i])):
-                            err = float("inf")
-                        # Second derivatives amplify rounding (factors 1/(1 − z*) and the
-                        # like), in jax.hessian as much as in the derived H.
-                        tol = (
-                            (2e-5 if f32 else 1e-10) * scale * (10 if quantity == "hessian" else 1)
-                        )
-                        rows.append(CheckRow(quantity, q, batch, dtype, kind, err, tol))
+            res = compiled[dtype](jnp.asarray(z, dtype), jnp.asarray(t, dtype))
+            return [np.asarray(r, np.float64) for r in res]
+
+    for n, q in enumerate(qs):
+        batch = tuple(batch_shapes[n % len(batch_shapes)])
+        shape = (len(kinds), *batch, q)
+        z = _logits(rng, shape, logit_domain)
+        t: Any = np.stack([_targets(rng, (*batch, q), kind) for kind in kinds])
+        if "float32" in dtypes:  # one set of inputs, exactly representable in every dtype
+            z, t = z.astype(np.float32), t.astype(np.float32)
+        ref = run("float64", z, t)
+        for dtype in dtypes:
+            res = ref if dtype == "float64" else run(dtype, z, t)
+            f32 = dtype == "float32"
+            # The same program one ulp away: how much its float32 evaluation moves there.
+            near = run(dtype, np.nextafter(z, np.inf), t) if f32 else res
+            hs = (len(kinds), -1, q, q)
+            pairs = [("delta", res[0], res[1], ref[1], near[0])]
+            if with_h:
+                h_got, h_auto, h_ref, h_near = (
+                    x.reshape(hs) for x in (res[2], res[3], ref[3], near[2])
+                )
+                pairs.append(("hessian", h_got, h_auto, h_ref, h_near))
+            for quantity, got, auto, exact, moved in pairs:
+                for i, kind in enumerate(kinds):
+                    scale = 1.0 + float(np.max(np.abs(exact[i]), initial=0.0))
+                    err = float(np.max(np.abs(got[i] - exact[i]), initial=0.0))
+                    if not np.all(np.isfinite(got[i]) == np.isfinite(exact[i])):
+                        err = float("inf")
+                    if f32:
+                        own = float(np.nanmax(np.abs(auto[i] - exact[i]), initial=0.0))
+                        inh = float(np.nanmax(np.abs(moved[i] - got[i]), initial=0.0))
+                        base = 2e-5 if quantity == "delta" else 2e-4
+                        tol = base * scale + 4.0 * max(own, inh)
+                    else:
+                        tol = 1e-10 * scale
+                    rows.append(CheckRow(quantity, q, batch, dtype, kind, err, tol))
     report = PairingCheck(pairing.name, tuple(rows))
     if raise_on_failure and not report.ok:
         raise PairingCheckError(

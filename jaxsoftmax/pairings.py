@@ -1,17 +1,16 @@
 r"""Activation × penalty pairings and their Δ_k = ∂ρ/∂z_k, derived (Dunne & Campbell, Table 1).
 
 A :class:`Pairing` bundles an output activation f_q (logits z → outputs z*), the stable loss
-ρ(f_q(z), t) from logits, and Δ_k = ∂ρ/∂z_k, the quantity back-propagation starts from (the
-paper's section 2). Every pairing here comes from one symbolic definition
-(:mod:`jaxsoftmax.definitions`): its Δ_k is *derived* by the chain rule
-Δ_k = Σ_j (∂ρ/∂z*_j)(∂z*_j/∂z_k) for general q (``derivations.table1.derive``), never written
-by hand, and evaluated on the pairing's own outputs z* = ``activate(z)`` (the library's
-max-shifted ``softmax``, not ``jax.nn.softmax``), so Δ is as robust as the activation: e.g.
-softmax × least squares at z = (−∞, −∞, −∞) gives z* = 0 and Δ = 0, as ``jax.grad`` does.
-The built-ins keep the library's stable, hand-written ``activate``/``loss`` functions
-(``jaxsoftmax.activations`` / ``penalties``), attached to their definitions. Write z*_k for the
-output, t_k for the target and S_t = Σ_j t_j; the derived Δ_k (``python -m derivations``
-prints them and ``derivations/TABLE1.md`` records them):
+ρ(f_q(z), t) from logits, and Δ_k = ∂ρ/∂z_k, the quantity back-propagation starts from (the paper's
+section 2). Every pairing here comes from one symbolic definition (:mod:`jaxsoftmax.definitions`):
+its Δ_k is *derived* by the chain rule Δ_k = Σ_j (∂ρ/∂z*_j)(∂z*_j/∂z_k) for general q
+(``jaxsoftmax.derivations.table1.derive``), never written by hand, and evaluated on the pairing's
+own outputs z* = ``activate(z)`` (the library's max-shifted ``softmax``, not ``jax.nn.softmax``), so
+Δ is as robust as the activation: e.g. softmax × least squares at z = (−∞, −∞, −∞) gives z* = 0 and
+Δ = 0, as ``jax.grad`` does. The built-ins keep the library's stable, hand-written
+``activate``/``loss`` functions (``jaxsoftmax.activations`` / ``penalties``), attached to their
+definitions. Write z*_k for the output, t_k for the target and S_t = Σ_j t_j; the derived Δ_k
+(``python -m jaxsoftmax.derivations`` prints them and ``derivations/TABLE1.md`` records them):
 
 ==========  ===============  ======================================================  ============
 activation  penalty          Δ_k (derived)                                           natural?
@@ -54,7 +53,7 @@ from typing import cast
 import jax
 import jax.numpy as jnp
 
-from derivations.parameters import BETA, EPSILON, GAMMA
+from jaxsoftmax.derivations.parameters import BETA, EPSILON, GAMMA, LAM, POLY, SMOOTHING
 
 from . import penalties as _pen
 from ._checks import as_float_array, same_shape
@@ -127,7 +126,8 @@ class Pairing:
         return self.definition
 
     def hessian(self, logits: jax.typing.ArrayLike, targets: jax.typing.ArrayLike):
-        """H = ∂²ρ/∂z∂zᵀ ``(..., q, q)``, derived symbolically (``derivations.hessian``)."""
+        """H = ∂²ρ/∂z∂zᵀ ``(..., q, q)``, derived symbolically
+        (``jaxsoftmax.derivations.hessian``)."""
         return self._hessian(logits, targets)
 
     @property
@@ -135,11 +135,18 @@ class Pairing:
         return _derived_fn(self, "hessian")
 
     def derivation(self):
-        """The symbolic derivation of Δ_k for general q (``derivations.Derivation``)."""
+        """The symbolic derivation of Δ_k for general q (``jaxsoftmax.derivations.Derivation``)."""
         return self._definition().derivation()
 
     def convexity(self):
-        """Convexity of ρ∘f in the logits (``derivations.hessian.Convexity``)."""
+        """Convexity of ρ∘f in the logits for *this instance*, its parameters at their values
+        (``jaxsoftmax.derivations.hessian.Convexity``): ``softmax/focal(gamma=0)`` is convex
+        (it is cross-entropy) though the focal family is not. The family's verdict:
+        :meth:`family_convexity`."""
+        return self._definition().convexity(dict(self.params) or None)
+
+    def family_convexity(self):
+        """Convexity of ρ∘f for every parameter value of the family (``definition.convexity()``)."""
         return self._definition().convexity()
 
     @property
@@ -147,7 +154,7 @@ class Pairing:
         """Δ_k in LaTeX: derived (imports sympy), or the hand-written ``formula``."""
         if self.definition is None:
             return self.formula
-        from derivations.render import latex
+        from jaxsoftmax.derivations.render import latex
 
         return latex(self.derivation().display)
 
@@ -426,7 +433,7 @@ def _symbolic(activation: str, penalty: str):
     """A loader of two objects of ``derivations`` by their module-level names (imports sympy)."""
 
     def load():
-        from derivations import activations, penalties
+        from jaxsoftmax.derivations import activations, penalties
 
         return getattr(activations, activation), getattr(penalties, penalty)
 
@@ -571,12 +578,133 @@ _BUILTINS = (  # (activation, penalty, sympy names, activate, log_activate, loss
     ),
 )
 
+# Definitions only (no pairing registered at defaults: get_pairing("taylor/gce(lam=0.7)")
+# instantiates one): losses generated from the sympy definitions.
+_MORE: tuple[tuple, ...] = (
+    (
+        "softmax",
+        "label_smoothing",
+        ("SOFTMAX_BETA", "LABEL_SMOOTHING"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        None,
+        "Szegedy et al. (2016), section 7 (label smoothing); softmax(β)",
+    ),
+    (
+        "softmax",
+        "gce",
+        ("SOFTMAX_BETA", "GCE"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        None,
+        "Zhang & Sabuncu (2018), eq. (6) (generalized cross-entropy); softmax(β)",
+    ),
+    (
+        "softmax",
+        "poly1",
+        ("SOFTMAX_BETA", "POLY1"),
+        _beta(_softmax_act),
+        _beta(_softmax_log),
+        None,
+        "Leng et al. (2022), eq. (3) (Poly-1); softmax(β)",
+    ),
+    (
+        "taylor",
+        "least_squares",
+        ("TAYLOR", "LEAST_SQUARES"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax)",
+    ),
+    (
+        "taylor",
+        "cross_entropy",
+        ("TAYLOR", "CROSS_ENTROPY"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax)",
+    ),
+    (
+        "taylor",
+        "focal",
+        ("TAYLOR", "FOCAL"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax); Lin et al. (2017), eq. (4)",
+    ),
+    (
+        "taylor",
+        "label_smoothing",
+        ("TAYLOR", "LABEL_SMOOTHING"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax); Szegedy et al. (2016), §7",
+    ),
+    (
+        "taylor",
+        "gce",
+        ("TAYLOR", "GCE"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax); Zhang & Sabuncu (2018), (6)",
+    ),
+    (
+        "taylor",
+        "poly1",
+        ("TAYLOR", "POLY1"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.3 (Taylor softmax); Leng et al. (2022), eq. (3)",
+    ),
+    (
+        "logistic",
+        "bernoulli_focal",
+        ("LOGISTIC", "BERNOULLI_FOCAL"),
+        _fixed(_logistic),
+        None,
+        None,
+        "Lin et al. (2017), eq. (4)-(5): the per-unit (sigmoid) focal loss of RetinaNet",
+    ),
+    (
+        "spherical",
+        "focal",
+        ("SPHERICAL", "FOCAL"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.2; Lin et al. (2017), eq. (4)",
+    ),
+    (
+        "spherical",
+        "gce",
+        ("SPHERICAL", "GCE"),
+        None,
+        None,
+        None,
+        "de Brébisson & Vincent (2016), section 2.2; Zhang & Sabuncu (2018), eq. (6)",
+    ),
+)
 
-_PARAMS = {"softmax": (BETA,), "spherical": (EPSILON,), "focal": (GAMMA,)}
+
+_PARAMS = {
+    "softmax": (BETA,),
+    "spherical": (EPSILON,),
+    "focal": (GAMMA,),
+    "bernoulli_focal": (GAMMA,),
+    "label_smoothing": (SMOOTHING,),
+    "gce": (LAM,),
+    "poly1": (POLY,),
+}
 
 
 def _register_builtins() -> None:
-    for _act, _pen_name, _names, _a, _la, _loss, _src in _BUILTINS:
+    for _n, (_act, _pen_name, _names, _a, _la, _loss, _src) in enumerate(_BUILTINS + _MORE):
         _defn = register_definition(
             PairingDefinition(
                 _act,
@@ -590,7 +718,8 @@ def _register_builtins() -> None:
                 source=_src,
             )
         )
-        if all(p.default is not None for p in _defn.params):  # the paper's nine, at β = 1
+        paper = _n < len(_BUILTINS)
+        if paper and all(p.default is not None for p in _defn.params):  # the paper's nine
             register_pairing(_defn())
 
 

@@ -57,7 +57,7 @@ def setup(devices: int = 0, cache_dir: str | None = None) -> list:
 def load_plugin(spec: str) -> ModuleType:
     """Imports ``spec``: a path to a ``.py`` file or a dotted module name. Its top level
     registers pairings (``jaxsoftmax.define_pairing``), families, ... which configs may then
-    name. The one plugin loader of every command (``python -m derivations`` uses it too).
+    name. The one plugin loader of every command (``python -m jaxsoftmax.derivations`` uses it too).
 
     Raises :class:`SetupError` (one line, no traceback) when the file is missing, the module
     is not found or importing it fails (naming the line of the plugin that failed).

@@ -13,12 +13,12 @@ import sys
 import pytest
 import sympy as sp
 
-import derivations as dv
-from derivations import algebra, concrete
-from derivations.activations import ACTIVATIONS, L1, SOFTMAX, jacobian_check, softmax
-from derivations.penalties import CROSS_ENTROPY, LEAST_SQUARES, PENALTIES
-from derivations.symbols import A, beta, c, j, k, q, t, z, zs
-from derivations.verdicts import compare
+import jaxsoftmax.derivations as dv
+from jaxsoftmax.derivations import algebra, concrete
+from jaxsoftmax.derivations.activations import ACTIVATIONS, L1, SOFTMAX, jacobian_check, softmax
+from jaxsoftmax.derivations.penalties import CROSS_ENTROPY, LEAST_SQUARES, PENALTIES
+from jaxsoftmax.derivations.symbols import A, beta, c, j, k, q, t, z, zs
+from jaxsoftmax.derivations.verdicts import compare
 
 NAMES = [f"{a}/{p}" for a, p in dv.PAIRINGS]
 
@@ -319,7 +319,8 @@ def _root():
 
 
 def test_table1_md_is_up_to_date():
-    # Regenerated in memory; fails when the checked-in file is stale. Fix: python -m derivations
+    # Regenerated in memory; fails when the checked-in file is stale.
+    # Fix: python -m jaxsoftmax.derivations
     assert dv.TABLE1_PATH.read_text(encoding="utf-8") == dv.markdown()
 
 
@@ -344,7 +345,7 @@ def test_latex_of_each_delta():
 
 
 def test_cli_check_out_and_latex(tmp_path, capsys):
-    from derivations.__main__ import main
+    from jaxsoftmax.derivations.__main__ import main
 
     assert main(["--check"]) == 0
     out = tmp_path / "sub" / "T.md"

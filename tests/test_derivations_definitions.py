@@ -1,6 +1,6 @@
 """Issue 11, points 2 and 4: one definition for both worlds (names, parameters, Δ from the
 derivation on the library's own outputs, check_pairing, user definitions) and the command
-``python -m derivations`` for a user's pairings."""
+``python -m jaxsoftmax.derivations`` for a user's pairings."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import jaxsoftmax as js
-from derivations.cli import main
+from jaxsoftmax.derivations.cli import main
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -165,8 +165,8 @@ PLUGIN = textwrap.dedent(
     """A user's pairing: a softmax with a margin-free temperature and a power penalty."""
     import sympy as sp
     import jaxsoftmax as js
-    from derivations import Parameter, class_sum, define_activation, define_penalty
-    from derivations.symbols import i, z
+    from jaxsoftmax.derivations import Parameter, class_sum, define_activation, define_penalty
+    from jaxsoftmax.derivations.symbols import i, z
 
     TAU = Parameter("tau", "positive", default=1.0, doc="temperature")
     P = Parameter("p", "positive", doc="the power of the penalty")
@@ -196,7 +196,7 @@ def plugin(tmp_path):
 
 
 def test_user_definition_registers_and_checks(plugin):
-    from derivations.cli import load_plugin
+    from jaxsoftmax.derivations.cli import load_plugin
 
     load_plugin(str(plugin))
     p = js.get_pairing("usersoftmax(tau=2)/power(p=1.5)")
@@ -247,7 +247,7 @@ def test_cli_broken_plugin_subprocess(tmp_path):
 
 
 def test_cli_default_writes_nothing(tmp_path, monkeypatch):
-    import derivations
+    import jaxsoftmax.derivations as derivations
 
     before = derivations.TABLE1_PATH.stat().st_mtime_ns
     assert main(["--quiet"]) == 0

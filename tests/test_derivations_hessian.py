@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import derivations as dv
 import jaxsoftmax as js
-from derivations.hessian import convexity, explicit_hessian
-from derivations.hessian import hessian as derive_hessian
+import jaxsoftmax.derivations as dv
+from jaxsoftmax.derivations.hessian import convexity, explicit_hessian
+from jaxsoftmax.derivations.hessian import hessian as derive_hessian
 
 NAMES = [f"{a}/{p}" for a, p in dv.PAIRINGS]
 EXPECTED = {

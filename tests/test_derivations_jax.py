@@ -14,10 +14,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import derivations as dv
 import jaxsoftmax as js
-from derivations.symbols import j, k, q, t, z
-from derivations.to_jax import to_jax
+import jaxsoftmax.derivations as dv
+from jaxsoftmax.derivations.symbols import j, k, q, t, z
+from jaxsoftmax.derivations.to_jax import to_jax
 
 NAMES = [f"{a}/{p}" for a, p in dv.PAIRINGS]
 TOL = {np.float32: dict(rtol=5e-5, atol=5e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}

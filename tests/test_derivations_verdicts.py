@@ -7,15 +7,15 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-import derivations as dv
-from derivations import concrete
-from derivations.activations import SOFTMAX, SOFTMAX_BETA
-from derivations.algebra import class_sum
-from derivations.parameters import GAMMA
-from derivations.penalties import FOCAL
-from derivations.points import differ, evaluate
-from derivations.symbols import j, k, t, zs
-from derivations.verdicts import compare
+import jaxsoftmax.derivations as dv
+from jaxsoftmax.derivations import concrete
+from jaxsoftmax.derivations.activations import SOFTMAX, SOFTMAX_BETA
+from jaxsoftmax.derivations.algebra import class_sum
+from jaxsoftmax.derivations.parameters import GAMMA
+from jaxsoftmax.derivations.penalties import FOCAL
+from jaxsoftmax.derivations.points import differ, evaluate
+from jaxsoftmax.derivations.symbols import j, k, t, zs
+from jaxsoftmax.derivations.verdicts import compare
 
 G = GAMMA.symbol
 

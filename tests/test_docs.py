@@ -175,7 +175,7 @@ def parse(page: str) -> _Text:
 
 def test_site_has_every_page(site):
     for page in (
-        "index", "getting-started", "tour", "derivations", "derivations/TABLE1",
+        "index", "getting-started", "tour", "derivations", "derivations/TABLE1", "atlas",
         "reproduction", "sweeps", "benchmarks", "howto/index", "api/index", "api/jaxsoftmax",
         *(f"howto/{p.stem}" for p in HOWTOS),
         *(f"api/{m}" for m in ("activations", "penalties", "pairings", "expfamily",
@@ -224,6 +224,7 @@ def test_top_level_page_lists_every_public_name(site):
 
 API_PAGES = {
     "activations": ["jaxsoftmax.activations"],
+    "sparse": ["jaxsoftmax.sparse"],
     "penalties": ["jaxsoftmax.penalties"],
     "pairings": ["jaxsoftmax.pairings"],
     "definitions": ["jaxsoftmax.definitions"],
@@ -253,7 +254,7 @@ API_PAGES = {
         "jaxsoftmax.io",
         "jaxsoftmax.progress",
     ],
-    "derivations": ["derivations"],
+    "derivations": ["jaxsoftmax.derivations"],
 }
 
 

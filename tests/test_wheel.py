@@ -106,13 +106,52 @@ def test_the_wheel_ships_the_commands_and_the_package_data(wheel):
         "jaxsoftmax/sweeps/store.py",
         "jaxsoftmax/examples/sweeps/n_per_class.toml",
         "jaxsoftmax/examples/sweeps/protocols.toml",
-        "derivations/TABLE1.md",
+        "jaxsoftmax/derivations/TABLE1.md",
     ):
         assert needed in names, needed
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry).decode()
     assert "jaxsoftmax = jaxsoftmax.cli:entry" in text
     assert any(n.endswith("LICENSE") for n in names)
+
+
+def test_the_wheel_installs_one_top_level_package(wheel):
+    # Issue 22.6: derivations/ used to install as a second top-level package, `derivations`.
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"jaxsoftmax"}, tops
+    assert "jaxsoftmax/derivations/__init__.py" in names
+    assert "jaxsoftmax/derivations/parameters.py" in names
+    top_level = next(n for n in names if n.endswith("top_level.txt"))
+    assert zipfile.ZipFile(wheel).read(top_level).decode().split() == ["jaxsoftmax"]
+
+
+def test_a_users_derivations_module_does_not_break_jaxsoftmax(env):
+    # A user's derivations.py beside their script used to shadow the package: jaxsoftmax's
+    # `import derivations.parameters` then failed (ModuleNotFoundError).
+    user = env["work"] / "user_project"
+    user.mkdir(exist_ok=True)
+    (user / "derivations.py").write_text("MINE = 'the user module'\n")
+    (user / "script.py").write_text(
+        "import jaxsoftmax\n"
+        "import derivations\n"
+        "p = jaxsoftmax.get_pairing('softmax(beta=2)/focal(gamma=0.5)')\n"
+        "from jaxsoftmax.derivations.render import text\n"
+        "print(derivations.MINE, '|', text(p.derivation().display)[:12])\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    r = subprocess.run(
+        [env["py"], "script.py"],
+        capture_output=True,
+        text=True,
+        cwd=user,
+        env=environ,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.startswith("the user module |"), r.stdout
+    r = run(env, env["py"], "-m", "jaxsoftmax.derivations", "--help")
+    assert r.returncode == 0 and "jaxsoftmax.derivations" in r.stdout, r.stderr[-2000:]
 
 
 def test_the_installed_package_is_the_wheels(env):

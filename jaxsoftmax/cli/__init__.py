@@ -23,7 +23,7 @@ COMMANDS = {
     "reproduce": "jaxsoftmax.cli.reproduce",
     "sweep": "jaxsoftmax.cli.sweep",
     "training-length": "jaxsoftmax.cli.training_length",
-    "derive": "derivations.cli",
+    "derive": "jaxsoftmax.derivations.cli",
 }
 HELP = """usage: jaxsoftmax {reproduce,sweep,training-length,derive} [options]
 
