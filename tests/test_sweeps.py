@@ -307,3 +307,34 @@ def test_a_store_with_a_shifted_column_is_caught_by_the_independent_check(folder
     pq.write_table(table, path)
     with pytest.raises(AssertionError):
         test_every_cell_equals_its_own_experiment_run(out)
+
+
+def test_the_summary_statistics_equal_an_independent_computation(folder):
+    # Per cell and estimator: mean and 95% t-interval of eq. (4) over trials; per cell and
+    # pair: wins and the Wilcoxon p on the same trials; over the whole sweep: Benjamini-
+    # Hochberg. Each recomputed here with scipy from the loaded arrays (a planted bug in the
+    # summary's statistics, intervals, pairing of trials or cell labels fails it).
+    from scipy import stats as ss
+
+    sweep = C.load_sweep(SWEEP)
+    summary = json.loads((folder / "summary.json").read_text())
+    a = S.load_arrays(folder)
+    names = list(sweep.estimators)
+    for row in summary["cells"]:
+        c, e = row["cell"], names.index(row["estimator"])
+        assert row["training.learning_rate"] == sweep.cells[c].training.learning_rate
+        x = a["eq4"][c, :, e].astype(np.float64)
+        half = ss.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+        assert row["eq4"]["mean"] == pytest.approx(x.mean(), rel=1e-12)
+        assert row["eq4"]["ci_low"] == pytest.approx(x.mean() - half, rel=1e-9)
+        assert row["eq4"]["ci_high"] == pytest.approx(x.mean() + half, rel=1e-9)
+    ps = []
+    for p in summary["paired"]:
+        c, i, j = p["cell"], names.index(p["a"]), names.index(p["b"])
+        d = a["eq4"][c, :, i].astype(np.float64) - a["eq4"][c, :, j].astype(np.float64)
+        assert p["a_wins"] == int((d < 0).sum()) and p["mean_diff"] == pytest.approx(d.mean())
+        want = ss.wilcoxon(d).pvalue if np.any(d != 0) else 1.0
+        assert p["wilcoxon_p"] == pytest.approx(want, rel=1e-9)
+        ps.append(p["wilcoxon_p"])
+    adjusted = ss.false_discovery_control(np.array(ps))
+    np.testing.assert_allclose([p["wilcoxon_p_fdr"] for p in summary["paired"]], adjusted)
