@@ -239,11 +239,6 @@ API_PAGES = {
     "experiment": ["jaxsoftmax.experiment"],
     "sweeps": [
         "jaxsoftmax.sweeps",
-        "jaxsoftmax.sweeps.plan",
-        "jaxsoftmax.sweeps.run",
-        "jaxsoftmax.sweeps.store",
-        "jaxsoftmax.sweeps.dataset",
-        "jaxsoftmax.sweeps.summary",
         "jaxsoftmax.provenance",
         "jaxsoftmax.runtime",
     ],
