@@ -88,10 +88,11 @@ def load_plugin(spec: str):
     Raises :class:`UsageError` (one line) when the file is missing or the module fails.
     """
     from jaxsoftmax.cli import common  # lazy: derivations imports no JAX at module level
+    from jaxsoftmax.runtime import SetupError
 
     try:
         return common.load_plugin(spec)
-    except common.UsageError as err:
+    except (common.UsageError, SetupError) as err:
         raise UsageError(str(err)) from None
 
 
