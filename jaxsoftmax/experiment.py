@@ -420,18 +420,30 @@ def _program(
 _TRACED: dict[str, tuple] = {}
 
 
-def _traced(stage: str, spec: Spec, sharding: NamedSharding, keep: bool, pairings, args):
+def _traced(
+    stage: str,
+    spec: Spec,
+    sharding: NamedSharding,
+    keep: bool,
+    pairings,
+    args,
+    steps: int = 0,
+):
     """:func:`_program`, its traced form kept in the persistent compilation cache's folder.
 
     JAX's persistent cache keeps the *compiled* program, but every process still traces the
     Python code (for the whole trial: ~1 s on a 2-core CPU, more than running a small
     batch). So the traced program is exported (:mod:`jax.export`) to
-    ``<cache>/jaxsoftmax-traced/<key>``, keyed by the JAX versions, the spec, the devices,
-    the argument shapes and the digest of every source file that computes the numbers
-    (:func:`jaxsoftmax.provenance.sources_digest`): a later process deserialises it and
-    compiles (from the persistent cache) without tracing. Without a cache folder, or when
-    the export cannot be written, it is traced as usual. The numbers are the same: the
-    exported module is the traced one (a test checks it bit for bit)."""
+    ``<cache>/jaxsoftmax-traced/<key>``, keyed by the JAX versions, the stage, the spec, the
+    steps per call, the devices, the argument shapes and the digest of every source file that
+    computes the numbers (:func:`jaxsoftmax.provenance.sources_digest`): a later process
+    deserialises it and compiles (from the persistent cache) without tracing. Every stage is
+    kept: the fused ``"trial"`` and the staged ``"setup"``, ``"advance"``, ``"evaluate"``
+    (whose arguments and results carry the training state: its NamedTuple types, the
+    optimiser's included, are registered for serialisation by name). Without a cache folder,
+    or when the export cannot be written (a pytree type that is not a NamedTuple), it is
+    traced as usual. The numbers are the same: the exported module is the traced one (a test
+    checks it bit for bit)."""
     import hashlib
     import json
 
@@ -439,7 +451,7 @@ def _traced(stage: str, spec: Spec, sharding: NamedSharding, keep: bool, pairing
 
     cache = jax.config.jax_compilation_cache_dir  # type: ignore[attr-defined]
     if not cache:
-        return _program(stage, spec, sharding, keep=keep, pairings=pairings)
+        return _program(stage, spec, sharding, steps, keep=keep, pairings=pairings)
     avals = [(a.shape, str(a.dtype)) for a in jax.tree.leaves(args)]
     devices = np.asarray(sharding.mesh.devices).ravel()
     text = json.dumps(
@@ -447,6 +459,7 @@ def _traced(stage: str, spec: Spec, sharding: NamedSharding, keep: bool, pairing
             jax.__version__,
             jax.lib.__version__,  # type: ignore[attr-defined]
             stage,
+            steps,
             repr(spec),
             keep,
             [(d.platform, d.device_kind) for d in devices],
@@ -464,22 +477,69 @@ def _traced(stage: str, spec: Spec, sharding: NamedSharding, keep: bool, pairing
     _register_serialization()
     if blob.exists() and meta.exists():
         try:
+            info = json.loads(meta.read_text())
+            _register_named(info["types"])
             exported = jax.export.deserialize(bytearray(blob.read_bytes()))
-            layout = {"layout": _layout_from_json(json.loads(meta.read_text()))}
-        except Exception:  # a damaged or foreign entry: trace again (and overwrite it)
-            exported = None
+            if info["layout"] is not None:
+                layout = {"layout": _layout_from_json(info["layout"])}
+        except Exception:  # a damaged, foreign or old entry: trace again (and overwrite it)
+            exported, layout = None, {}
     if exported is None:
-        program, layout = _program(stage, spec, sharding, keep=keep, pairings=pairings)
+        program, layout = _program(stage, spec, sharding, steps, keep=keep, pairings=pairings)
         try:
             exported = jax.export.export(program)(*args)
+            types = _named_types(exported.in_tree) | _named_types(exported.out_tree)
+            names = _register_named(sorted(types))
+            data = exported.serialize()
             folder.mkdir(parents=True, exist_ok=True)
-            io.write_bytes(blob, bytes(exported.serialize()))
-            io.write_text(meta, json.dumps(_layout_to_json(layout["layout"])))
+            io.write_bytes(blob, bytes(data))
+            info = {
+                "layout": _layout_to_json(layout["layout"]) if "layout" in layout else None,
+                "types": names,
+            }
+            io.write_text(meta, json.dumps(info))
         except Exception:  # not exportable here (or the folder not writable): trace as usual
             return program, layout
-    fn = jax.jit(exported.call, out_shardings=sharding)
+    donate = (0,) if stage == "advance" else ()
+    fn = jax.jit(exported.call, out_shardings=sharding, donate_argnums=donate)
     _TRACED[key] = (fn, layout)
     return fn, layout
+
+
+def _named_types(tree) -> set[str]:
+    """``module:qualname`` of every non-builtin pytree node type in ``tree`` (a PyTreeDef);
+    :class:`TypeError` for one that is not a NamedTuple (it cannot be serialised by name)."""
+    found: set[str] = set()
+    stack = [tree]
+    while stack:
+        t = stack.pop()
+        node = t.node_data()
+        if node is not None and node[0] not in (tuple, list, dict, type(None)):
+            typ = node[0]
+            if not (issubclass(typ, tuple) and hasattr(typ, "_fields")):
+                raise TypeError(f"{typ!r} is not a NamedTuple")
+            found.add(f"{typ.__module__}:{typ.__qualname__}")
+        stack.extend(t.children())
+    return found
+
+
+def _register_named(names) -> list[str]:
+    """Registers the NamedTuple types ``module:qualname`` for :mod:`jax.export`'s serialisation
+    (each under its own name; a type registered before is left as it is)."""
+    import importlib
+
+    for name in names:
+        module, _, qualname = name.partition(":")
+        typ: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            typ = getattr(typ, part)
+        if typ is Hyper:
+            continue
+        try:
+            jax.export.register_namedtuple_serialization(typ, serialized_name=name)
+        except ValueError:  # already registered
+            pass
+    return list(names)
 
 
 def _register_serialization() -> None:
@@ -582,11 +642,11 @@ def start_units(
 
 def _staged(spec: Spec, sharding, calls: int, args, progress, keep: bool):
     pairings = _pairings(spec)
-    setup_fn, _ = _program("setup", spec, sharding, pairings=pairings)
-    advance_fn, _ = _program("advance", spec, sharding, spec.steps // calls, pairings=pairings)
-    evaluate_fn, layout = _program("evaluate", spec, sharding, pairings=pairings)
+    steps = spec.steps // calls
+    setup_fn, _ = _traced("setup", spec, sharding, False, pairings, args)
     hyper_d = args[2]
     state, data = setup_fn(*args)
+    advance_fn, _ = _traced("advance", spec, sharding, False, pairings, (state, data, hyper_d), steps)
     loss_chunks, val_chunks = [], []
     for i in range(calls):
         state, chunk_losses, chunk_vals = advance_fn(state, data, hyper_d)
@@ -598,7 +658,9 @@ def _staged(spec: Spec, sharding, calls: int, args, progress, keep: bool):
     # Joined on the host: an eager jnp.concatenate would compile a program of its own.
     losses = np.concatenate(jax.device_get(loss_chunks), axis=-1)
     vals = np.concatenate(jax.device_get(val_chunks), axis=-1)
-    packed, _ = evaluate_fn(state, data, hyper_d, losses, vals)
+    eval_args = (state, data, hyper_d, losses, vals)
+    evaluate_fn, layout = _traced("evaluate", spec, sharding, False, pairings, eval_args)
+    packed, _ = evaluate_fn(*eval_args)
     extra = {}
     if keep:
         extra = {"_data": data, "_params": state.params, "_losses": losses}

@@ -255,19 +255,25 @@ def test_hidden_sizes_padded_to_one_program_equal_the_unpadded_networks_exactly(
     np.testing.assert_array_equal(big["out"]["w"][:2], little["out"]["w"])
 
 
-def test_a_traced_program_kept_beside_the_compilation_cache_gives_the_same_bits(tmp_path):
-    # The exported (jax.export) form of the whole-trial program, written on a first call and
-    # deserialised by a later process instead of tracing, computes the very same numbers.
+@pytest.mark.parametrize("calls", [1, 2])
+def test_a_traced_program_kept_beside_the_compilation_cache_gives_the_same_bits(tmp_path, calls):
+    # The exported (jax.export) form of the whole-trial program (calls=1), or of the staged
+    # setup / advance / evaluate programs (calls=2: the training state and the optimiser's
+    # state cross the program boundary), written on a first call and deserialised by a later
+    # process instead of tracing, computes the very same numbers.
     args = units_args(range(TINY.trials))
-    plain = X.run_units(*args, calls=1)
+    plain = X.run_units(*args, calls=calls)
     old = jax.config.jax_compilation_cache_dir
     jax.config.update("jax_compilation_cache_dir", str(tmp_path))
     try:
         X._TRACED.clear()
-        written = X.run_units(*args, calls=1)
-        assert len(list((tmp_path / "jaxsoftmax-traced").glob("*.bin"))) == 1
+        written = X.run_units(*args, calls=calls)
+        kept = list((tmp_path / "jaxsoftmax-traced").glob("*.bin"))
+        assert len(kept) == (1 if calls == 1 else 3)
         X._TRACED.clear()  # as a new process: read back, not traced
-        read = X.run_units(*args, calls=1)
+        X._program.cache_clear()
+        read = X.run_units(*args, calls=calls)
+        assert X._program.cache_info().misses == 0  # nothing was traced
     finally:
         jax.config.update("jax_compilation_cache_dir", old)
         X._TRACED.clear()
