@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import io
 
-__all__ = ["pyplot", "save"]
+__all__ = ["pyplot", "render", "save"]
 
 
 def pyplot():
@@ -21,8 +21,8 @@ def pyplot():
     return plt
 
 
-def save(fig, path: Path, *, tight: bool = True) -> str:
-    """Writes ``fig`` to ``path`` atomically (mode 0644); closes it; returns the file name."""
+def render(fig, *, tight: bool = True) -> bytes:
+    """``fig`` as PNG bytes (laid out once, 110 dpi); closes it."""
     plt = pyplot()
     if tight:
         fig.tight_layout()
@@ -33,5 +33,10 @@ def save(fig, path: Path, *, tight: bool = True) -> str:
     buf = _io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
-    io.write_bytes(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def save(fig, path: Path, *, tight: bool = True) -> str:
+    """Writes ``fig`` to ``path`` atomically (mode 0644); closes it; returns the file name."""
+    io.write_bytes(path, render(fig, tight=tight))
     return Path(path).name

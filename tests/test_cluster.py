@@ -363,3 +363,87 @@ def test_bad_cluster_values_get_one_clear_line(workspace, capsys, monkeypatch):
         assert err.startswith("error: ") and message in err, (value, err)
     code = cli.main(["sweep", str(desc), "--cluster", "local:1", "--resources", "GPU"])
     assert code == 2 and "--resources GPU: expected NAME=AMOUNT" in capsys.readouterr().err
+
+
+class _Spy:
+    """A Dask client that records what is scattered and submitted, and passes it on."""
+
+    def __init__(self, client):
+        self._client, self.scattered, self.submitted = client, [], []
+
+    def scatter(self, data, **kw):
+        self.scattered.append(data)
+        return self._client.scatter(data, **kw)
+
+    def submit(self, fn, *args, **kw):
+        self.submitted.append((args, kw))
+        return self._client.submit(fn, *args, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+
+def test_the_sweep_is_scattered_once_and_every_task_gets_the_retries_asked(
+    workspace, reference, local_cluster, tmp_path
+):
+    # Bugs caught: the whole pickled sweep sent with every task (~235 KB per task at 1000
+    # cells), and retries fixed at 0 whatever the user asks.
+    client, _ = local_cluster
+    _, _, cache = workspace
+    spy = _Spy(client)
+    engine = K.Engine(spy, K.Runtime(DEVICES, str(cache)), DEVICES, "cpu", retries=3, tag="spy")
+    sweep = C.load_sweep(SWEEP)
+    out = S.run_sweep(sweep, tmp_path / "spied", chunk_size=2, engine=engine, quiet=True)
+    assert out["computed"] == sweep.n_trainings
+    assert len(spy.scattered) == 1 and spy.scattered[0] is sweep
+    assert len(spy.submitted) == 12 // DEVICES  # a task per batch of DEVICES chunks
+    for args, kw in spy.submitted:
+        assert isinstance(args[0], distributed.Future), type(args[0])  # a reference, not data
+        assert kw["retries"] == 3
+    assert read_records(tmp_path / "spied") == reference
+
+
+def test_connect_waits_for_the_first_worker_as_long_as_asked():
+    # Bug caught: a fixed 20 s wait for the first worker, so a cluster whose workers are
+    # still queued (dask-jobqueue on SLURM) fails; now --connect-timeout sets it.
+    with distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+        silence_logs=40,
+    ) as lc:
+        start = time.monotonic()
+        with pytest.raises(K.ClusterError, match="no workers after 2 s"):
+            with K.connect(lc.scheduler_address, timeout=2):
+                pass
+        assert 2 <= time.monotonic() - start < 15
+        # a worker that arrives late (here after 3 s) is waited for when the timeout allows
+        threading.Timer(3.0, lambda: lc.scale(1)).start()
+        start = time.monotonic()
+        with K.connect(lc.scheduler_address, timeout=120, devices=1) as engine:
+            assert engine.workers() == 1
+        assert time.monotonic() - start >= 3
+
+
+def test_sigterm_stops_a_stalled_sweep_at_once(workspace, local_cluster, tmp_path):
+    # Bug caught: a sweep waiting for a worker that never comes ignored one SIGTERM. The
+    # driver wakes every second, so a SIGTERM stops it long before the stall timeout.
+    _, desc, cache = workspace
+    _, address = local_cluster
+    args = [sys.executable, "-m", "jaxsoftmax"] + sweep_args(
+        desc, tmp_path / "term", cache, "--cluster", address
+    )
+    args += ["--resources", "GPU=1", "--stall-timeout", "600"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "term").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)  # the folder is made once the cluster is joined
+        time.sleep(3)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert time.monotonic() - sent < 30, "one SIGTERM did not stop the waiting sweep"
+    assert proc.returncode != 0 and "Traceback" not in err, err
+    assert "SIGTERM" in err, err

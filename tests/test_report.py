@@ -146,7 +146,7 @@ def test_figures_log_a_line_as_each_starts(tmp_path, monkeypatch, caplog):
     drawn = []
     for name in ("eq4_figure", "confusion_heatmaps", "posterior_plane"):
         monkeypatch.setattr(figures, name, lambda *a, _n=name: drawn.append(_n) or f"{_n}.png")
-    monkeypatch.setattr(figures, "penalty_surfaces", lambda out: ["f1.png", "f2.png"])
+    monkeypatch.setattr(figures, "penalty_surfaces", lambda out, pngs=None: ["f1.png", "f2.png"])
     with caplog.at_level(logging.INFO, logger="jaxsoftmax"):
         names = figures.reproduction_figures(CONFIG, {}, {}, tmp_path)
     want = ["eq4_figure", "confusion_heatmaps", "posterior_plane", "f1", "f2"]

@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import config as C
 from .. import paper
-from ..plotting import pyplot, save
+from .. import io
+from ..plotting import pyplot, render, save
 
 __all__ = ["reproduction_figures", "save"]
 
@@ -20,9 +21,11 @@ log = logging.getLogger("jaxsoftmax")
 _plt = pyplot  # the names this module's functions use
 
 
-def penalty_surfaces(out: Path) -> list[str]:
+def penalty_surface_pngs() -> dict[str, bytes]:
     """The paper's Figures 1 and 2: t log(t/z) and ½(t − z)² over [0, 1]², computed with the
-    library's penalties (the minimum −1/e at (z*, t) = (1, 1/e) is marked on Figure 1)."""
+    library's penalties (the minimum −1/e at (z*, t) = (1, 1/e) is marked on Figure 1), as
+    ``{file name: PNG bytes}``. They do not depend on a run: ``reproduce`` draws them while
+    the devices train."""
     import jaxsoftmax as js
 
     plt = _plt()
@@ -38,7 +41,7 @@ def penalty_surfaces(out: Path) -> list[str]:
             r"Figure 2: $\rho = \frac{1}{2}(t - z^*)^2$; minimum 0 on $z^* = t$",
         ),
     }
-    names = []
+    pngs = {}
     for name, (rho, title) in surfaces.items():
         fig = plt.figure(figsize=(5.5, 4.5))
         ax = fig.add_subplot(projection="3d")
@@ -50,8 +53,17 @@ def penalty_surfaces(out: Path) -> list[str]:
         ax.set_ylabel("$t$")
         ax.set_zlabel(r"$\rho$")
         ax.set_title(title, fontsize=9)
-        names.append(save(fig, out / name))
-    return names
+        pngs[name] = render(fig)
+    return pngs
+
+
+def penalty_surfaces(out: Path, pngs: dict[str, bytes] | None = None) -> list[str]:
+    """Writes Figures 1 and 2 (:func:`penalty_surface_pngs`, or ``pngs`` drawn before) into
+    ``out``; returns their file names."""
+    pngs = penalty_surface_pngs() if pngs is None else pngs
+    for name, data in pngs.items():
+        io.write_bytes(Path(out) / name, data)
+    return list(pngs)
 
 
 def eq4_figure(results: dict, out: Path) -> str:
@@ -180,15 +192,22 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
     return save(fig, out / "posterior_plane.png", tight=False)
 
 
-def reproduction_figures(config: C.Config, results: dict, summary: dict, out: Path) -> list[str]:
+def reproduction_figures(
+    config: C.Config,
+    results: dict,
+    summary: dict,
+    out: Path,
+    surfaces: dict[str, bytes] | None = None,
+) -> list[str]:
     """Every figure of the reproduction, written into ``out``; one log line as each starts
-    (importing matplotlib and drawing take seconds: never a silent wait)."""
+    (importing matplotlib and drawing take seconds: never a silent wait). ``surfaces``:
+    Figures 1 and 2 drawn before (:func:`penalty_surface_pngs`), if they were."""
     out = Path(out)
     steps = [
         ("Table 2's eq. (4) per trial", lambda: [eq4_figure(results, out)]),
         ("Tables 3-6 as heat maps", lambda: [confusion_heatmaps(summary, out)]),
         ("the posterior plane", lambda: [posterior_plane(config, results, out)]),
-        ("Figures 1 and 2", lambda: penalty_surfaces(out)),
+        ("Figures 1 and 2", lambda: penalty_surfaces(out, surfaces)),
     ]
     names: list[str] = []
     start = time.perf_counter()

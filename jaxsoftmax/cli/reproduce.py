@@ -11,6 +11,7 @@ protocol) and PNG figures.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import logging
 import signal
@@ -343,11 +344,30 @@ def _after_interrupt(out: Path, created: list[Path], started: float) -> str:
     )
 
 
+def _ahead(plots: bool) -> dict[str, bytes]:
+    """The work after training that does not depend on it, done while the devices train:
+    importing scipy.stats (the report's tests, ~1 s) and, with plots, matplotlib and
+    Figures 1–2 drawn to PNG bytes (written with the other files at the end)."""
+    import scipy.stats  # noqa: F401
+
+    if not plots:
+        return {}
+    from . import figures as fig
+
+    return fig.penalty_surface_pngs()
+
+
 def _run(args: argparse.Namespace, config: C.Config, out: Path) -> int:
     devices = common.setup_runtime(args)
     start = time.perf_counter()
-    results = compute(config, devices=None, quiet=args.quiet)
-    seconds = time.perf_counter() - start
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="reproduce-ahead")
+    try:
+        ahead = pool.submit(_ahead, not args.no_plots)
+        results = compute(config, devices=None, quiet=args.quiet)
+        seconds = time.perf_counter() - start
+        surfaces = ahead.result()
+    finally:
+        pool.shutdown(wait=False)  # an interrupt does not wait for the drawing
     log.info("statistics …")
     summary = summarise(config, results)
     if args.seeds > 1:
@@ -358,7 +378,7 @@ def _run(args: argparse.Namespace, config: C.Config, out: Path) -> int:
     if not args.no_plots:
         from . import figures as fig
 
-        figures = fig.reproduction_figures(config, results, summary, out)
+        figures = fig.reproduction_figures(config, results, summary, out, surfaces)
     write(out, config, results, summary, meta, figures)
     if not args.quiet:
         print(report.brief(config, summary, out))
