@@ -646,7 +646,8 @@ def _staged(spec: Spec, sharding, calls: int, args, progress, keep: bool):
     setup_fn, _ = _traced("setup", spec, sharding, False, pairings, args)
     hyper_d = args[2]
     state, data = setup_fn(*args)
-    advance_fn, _ = _traced("advance", spec, sharding, False, pairings, (state, data, hyper_d), steps)
+    train_args = (state, data, hyper_d)
+    advance_fn, _ = _traced("advance", spec, sharding, False, pairings, train_args, steps)
     loss_chunks, val_chunks = [], []
     for i in range(calls):
         state, chunk_losses, chunk_vals = advance_fn(state, data, hyper_d)

@@ -407,7 +407,10 @@ def test_connect_waits_for_the_first_worker_as_long_as_asked():
     # Bug caught: a fixed 20 s wait for the first worker, so a cluster whose workers are
     # still queued (dask-jobqueue on SLURM) fails; now --connect-timeout sets it.
     with distributed.LocalCluster(
-        n_workers=0, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0",
+        n_workers=0,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
         silence_logs=40,
     ) as lc:
         start = time.monotonic()
@@ -428,9 +431,8 @@ def test_sigterm_stops_a_stalled_sweep_at_once(workspace, local_cluster, tmp_pat
     # driver wakes every second, so a SIGTERM stops it long before the stall timeout.
     _, desc, cache = workspace
     _, address = local_cluster
-    args = [sys.executable, "-m", "jaxsoftmax"] + sweep_args(
-        desc, tmp_path / "term", cache, "--cluster", address
-    )
+    args = sweep_args(desc, tmp_path / "term", cache, "--cluster", address)
+    args = [sys.executable, "-m", "jaxsoftmax", *args]
     args += ["--resources", "GPU=1", "--stall-timeout", "600"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)

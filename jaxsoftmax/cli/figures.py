@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import config as C
-from .. import paper
-from .. import io
+from .. import io, paper
 from ..plotting import pyplot, render, save
 
 __all__ = ["reproduction_figures", "save"]
