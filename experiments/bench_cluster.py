@@ -15,7 +15,7 @@ Adam steps, 3 estimators; 10 cells vary the learning rate (one program). Both mo
 same 16 units per device: one process with 2 devices and chunks of 32, or 2 workers with 1
 device each and chunks of 16.
 
-``--chaos`` measures :func:`jaxsoftmax.cluster.ulp_spread` on the paper's set-up: how far
+``--chaos`` measures :func:`jaxsoftmax.determinism.ulp_spread` on the paper's set-up: how far
 eq. (4) after training moves when every initial weight moves by one ulp, per pairing.
 """
 
@@ -126,11 +126,11 @@ def chaos(trials: int, steps: int) -> list[dict]:
     jax.config.update("jax_num_cpu_devices", 1)
     import numpy as np
 
-    from jaxsoftmax import cluster
     from jaxsoftmax import config as C
+    from jaxsoftmax import determinism
 
     config = C.from_dict({"trials": trials, "estimators": CHAOS_PAIRINGS, "training.steps": steps})
-    spread = cluster.ulp_spread(config)
+    spread = determinism.ulp_spread(config)
     print(
         f"eq. (4) after {steps} steps, every initial weight moved by one ulp: relative change "
         f"over {trials} trials (paper's set-up otherwise)"

@@ -4,15 +4,19 @@ import."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import importlib
 import importlib.util
 import os
 import sys
+import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-__all__ = ["DEFAULT_CACHE", "SetupError", "load_plugin", "setup"]
+__all__ = ["DEFAULT_CACHE", "SetupError", "ahead", "load_plugin", "setup"]
 
 DEFAULT_CACHE = (
     Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jaxsoftmax" / "xla"
@@ -95,3 +99,27 @@ def _failure(spec: str, err: BaseException) -> str:
         where = f" (line {frames[-1].lineno} of {Path(frames[-1].filename).name})"
     msg = str(err).splitlines()[0] if str(err) else ""
     return f"--plugin {spec}: failed to import{where}: {type(err).__name__}: {msg}"
+
+
+def ahead(fn: Callable[..., Any], /, *args: Any) -> concurrent.futures.Future:
+    """Starts ``fn(*args)`` in a background (daemon) thread and returns its future at once.
+
+    For the work after a computation that does not depend on it (importing scipy.stats or
+    matplotlib, drawing a figure that needs no results), done while the devices compute:
+    XLA releases the GIL while it runs, so on an accelerator this time is free, and on a
+    CPU it fills the gaps between the device's threads. ``future.result()`` returns the
+    value or raises what ``fn`` raised. A daemon thread: an interrupted command does not
+    wait for it."""
+    future: concurrent.futures.Future = concurrent.futures.Future()
+
+    def work() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as err:  # handed to whoever asks for the result
+            future.set_exception(err)
+
+    name = getattr(fn, "__name__", "work")
+    threading.Thread(target=work, name=f"jaxsoftmax-ahead-{name}", daemon=True).start()
+    return future

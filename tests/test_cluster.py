@@ -30,6 +30,7 @@ except ImportError:  # in the [test] extra: a missing engine is a failure, not a
 from jaxsoftmax import cli
 from jaxsoftmax import cluster as K
 from jaxsoftmax import config as C
+from jaxsoftmax import determinism as D
 from jaxsoftmax import sweeps as S
 from jaxsoftmax.sweeps import store, summary
 
@@ -277,7 +278,7 @@ def test_chunk_sizes_agree_to_the_stated_tolerance_for_a_smooth_pairing(workspac
     assert np.array_equal(got["_complete"], reference["_complete"])
     e = list(SWEEP_ESTIMATORS).index("softmax/cross_entropy")
     a, b = reference["eq4"][:, :, e], got["eq4"][:, :, e]
-    np.testing.assert_allclose(b, a, rtol=K.CROSS_LAYOUT_RTOL, atol=0)
+    np.testing.assert_allclose(b, a, rtol=D.CROSS_LAYOUT_RTOL, atol=0)
 
 
 def test_one_device_per_worker_gives_the_same_bits_as_two_devices(workspace, reference):
@@ -327,10 +328,10 @@ def test_chaotic_pairings_are_measured_and_named_in_the_summary():
             "training.steps": 200,
         }
     )
-    spread = K.ulp_spread(config)
+    spread = D.ulp_spread(config)
     # A smooth pairing carries one ulp of the initial weights to rounding-size changes.
-    assert np.median(spread["softmax/cross_entropy"]) < K.CROSS_LAYOUT_RTOL
-    assert "l1/cross_entropy" in K.CHAOTIC and "softmax/cross_entropy" not in K.CHAOTIC
+    assert np.median(spread["softmax/cross_entropy"]) < D.CROSS_LAYOUT_RTOL
+    assert "l1/cross_entropy" in D.CHAOTIC and "softmax/cross_entropy" not in D.CHAOTIC
     chaotic = C.load_sweep({"base": {"trials": 2, "estimators": ["l1/cross_entropy"]}})
     smooth = C.load_sweep({"base": {"trials": 2}})
     assert "Chaotic pairings: l1/cross_entropy" in "\n".join(summary._chaos_lines(chaotic))

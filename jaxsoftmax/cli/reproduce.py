@@ -11,7 +11,6 @@ protocol) and PNG figures.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import json
 import logging
 import signal
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import config as C
-from .. import io, paper, stats
+from .. import io, paper, runtime, stats
 from ..progress import Interrupted, Progress, acknowledge
 from . import common, report
 
@@ -360,14 +359,10 @@ def _ahead(plots: bool) -> dict[str, bytes]:
 def _run(args: argparse.Namespace, config: C.Config, out: Path) -> int:
     devices = common.setup_runtime(args)
     start = time.perf_counter()
-    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="reproduce-ahead")
-    try:
-        ahead = pool.submit(_ahead, not args.no_plots)
-        results = compute(config, devices=None, quiet=args.quiet)
-        seconds = time.perf_counter() - start
-        surfaces = ahead.result()
-    finally:
-        pool.shutdown(wait=False)  # an interrupt does not wait for the drawing
+    ahead = runtime.ahead(_ahead, not args.no_plots)
+    results = compute(config, devices=None, quiet=args.quiet)
+    seconds = time.perf_counter() - start
+    surfaces = ahead.result()
     log.info("statistics …")
     summary = summarise(config, results)
     if args.seeds > 1:

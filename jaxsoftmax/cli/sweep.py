@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import cast
 
 from .. import config as C
-from .. import io
+from .. import io, runtime
 from .. import sweeps as S
 from . import common
 
@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     meta: dict = {}
     if not args.summary_only:
+        from ..sweeps.summary import prepare
+
+        prepared = runtime.ahead(prepare, not args.no_plots)
         run = S.run_sweep(
             sweep,
             folder,
@@ -168,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         code = _after_run(run, folder, meta)
         if code:
             return code
+        prepared.result()
     S.write_summary(sweep, folder, meta, plot=not args.no_plots)
     log.info("wrote %s", folder / "summary.md")
     return 0

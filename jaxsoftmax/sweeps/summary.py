@@ -87,9 +87,9 @@ def _ci(s: dict, digits: int = 4) -> str:
 
 
 def _chaos_lines(sweep: C.SweepSpec) -> list[str]:
-    """A paragraph on the sweep's pairings measured chaotic (:data:`jaxsoftmax.cluster.CHAOTIC`),
-    or nothing."""
-    from ..cluster import CHAOTIC
+    """A paragraph on the sweep's pairings measured chaotic
+    (:data:`jaxsoftmax.determinism.CHAOTIC`), or nothing."""
+    from ..determinism import CHAOTIC
 
     chaotic = [n for n in sweep.estimators if n in CHAOTIC]
     if not chaotic:
@@ -256,6 +256,18 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
             fig.tight_layout(rect=(0, 0.06 * legend_rows + 0.02, 1, 1))
             names.append(save(fig, out / f"{metric}_vs_{key.replace('.', '_')}.png", tight=False))
     return names
+
+
+def prepare(plot: bool = True) -> None:
+    """Imports what :func:`write_summary` needs (scipy.stats; with ``plot``, matplotlib):
+    about a second on a CPU, which the sweep command spends while the devices compute
+    (:func:`jaxsoftmax.runtime.ahead`)."""
+    import scipy.stats  # noqa: F401
+
+    if plot:
+        from ..plotting import pyplot
+
+        pyplot()
 
 
 def write_summary(sweep: C.SweepSpec, folder: Path, meta: dict, *, plot: bool = True) -> str:
