@@ -56,3 +56,23 @@ def test_every_public_name_resolves_on_first_use():
     assert set(jaxsoftmax.__all__) <= set(dir(jaxsoftmax))
     with pytest.raises(AttributeError, match="has no attribute 'sofmax'"):
         jaxsoftmax.sofmax  # noqa: B018
+
+
+def test_a_local_sweep_and_its_summary_import_no_dask():
+    # Bug caught: the summary importing its chaos table from jaxsoftmax.cluster pulled in Dask
+    # distributed (0.4 s) for every local sweep.
+    code = (
+        "import jaxsoftmax.config as C, jaxsoftmax.sweeps.summary as s, jaxsoftmax.sweeps.run\n"
+        "s._chaos_lines(C.load_sweep({'base': {'trials': 2}}))"
+    )
+    assert "dask" not in _modules_after(code)
+
+
+def test_work_started_ahead_returns_its_value_or_raises_its_error():
+    # Bug caught: a background preparation (matplotlib, scipy.stats) whose failure is
+    # swallowed, so a run ends without its figures and without a word.
+    from jaxsoftmax import runtime
+
+    assert runtime.ahead(lambda a, b: a + b, 2, 3).result(timeout=10) == 5
+    with pytest.raises(ZeroDivisionError):
+        runtime.ahead(lambda: 1 / 0).result(timeout=10)
