@@ -280,3 +280,14 @@ def test_a_traced_program_kept_beside_the_compilation_cache_gives_the_same_bits(
     for m in ("eq4", "rates", "final_loss", "grad_norm", "best_step", "bayes_rates"):
         np.testing.assert_array_equal(written[m], plain[m], err_msg=m)
         np.testing.assert_array_equal(read[m], plain[m], err_msg=m)
+
+
+def test_a_short_cpu_run_is_one_program_and_a_long_one_shows_progress():
+    # Bugs caught: the paper's reproduction split into 10 training calls on a CPU (three
+    # programs to compile, ~15% more CPU time than one fused program), or a long CPU run
+    # with no progress until it ends.
+    cpu = jax.devices("cpu")
+    paper = X.spec_of(C.validate(C.Config()))
+    assert X.training_work(paper, 100) == pytest.approx(6.912e10)
+    assert X.default_calls(paper, cpu, 100) == 1
+    assert X.default_calls(paper, cpu, 1000) == X.n_calls(paper.steps) == 10
