@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:  # run as a script: profile this checkout's jaxsof
 import jax  # noqa: E402
 
 from jaxsoftmax import config as C  # noqa: E402
-from jaxsoftmax import experiment, io  # noqa: E402
+from jaxsoftmax import experiment, io, runtime  # noqa: E402
 from jaxsoftmax.cli import common, reproduce  # noqa: E402
 
 _IMPORTED = time.perf_counter()
@@ -81,31 +81,41 @@ def run_phases(args) -> Phases:
     config = C.validate(C.Config())
     phases.mark(f"runtime set-up ({len(devices)} devices)")
 
+    # As reproduce does: scipy.stats, matplotlib and Figures 1-2 in a background thread
+    # while the devices train.
+    ahead = runtime.ahead(reproduce._ahead, not args.no_plots)
     calls: list[float] = []
     raw = experiment.run(config, progress=lambda _: calls.append(time.perf_counter()), keep=True)
     end = time.perf_counter()
-    # The first progress call comes after sampling and the first chunk of steps, compilation
-    # of both included; the evaluation (and its compilation) after the last.
     spent_then = dict(_spent)
-    phases.rows.append(
-        (f"sampling + 1st training chunk ({len(calls)} chunks)", calls[0] - phases._t, {})
-    )
-    phases.rows.append(("training, remaining chunks", calls[-1] - calls[0], {}))
-    phases.rows.append(("evaluation + results to host", end - calls[-1], {}))
+    if len(calls) == 1:  # one fused program: sampling, training and evaluation
+        phases.rows.append(
+            ("the trial: sampling + training + evaluation (ONE program)", end - phases._t, {})
+        )
+    else:
+        # The first progress call comes after sampling and the first chunk of steps,
+        # compilation of both included; the evaluation (and its compilation) after the last.
+        phases.rows.append(
+            (f"sampling + 1st training chunk ({len(calls)} chunks)", calls[0] - phases._t, {})
+        )
+        phases.rows.append(("training, remaining chunks", calls[-1] - calls[0], {}))
+        phases.rows.append(("evaluation + results to host", end - calls[-1], {}))
     compute_jax = {k: spent_then.get(k, 0.0) - phases._c.get(k, 0.0) for k in EVENTS.values()}
     phases.rows.append(("  of which tracing/lowering/compiling", 0.0, compute_jax))
     phases._t, phases._c = time.perf_counter(), spent_then
+    surfaces = ahead.result()
+    phases.mark("waiting for the background thread (scipy.stats, matplotlib, Figures 1-2)")
 
     results = reproduce.results_from(config, raw)
     summary = reproduce.summarise(config, results)
-    phases.mark("statistics (summarise; imports scipy.stats)")
+    phases.mark("statistics (summarise)")
     out = pathlib.Path(tempfile.mkdtemp(prefix="jaxsoftmax-profile-"))
     figures: list[str] = []
     if not args.no_plots:
         from jaxsoftmax.cli import figures as fig
 
-        figures = fig.reproduction_figures(config, results, summary, out)
-        phases.mark(f"figures ({len(figures)} PNG; imports matplotlib)")
+        figures = fig.reproduction_figures(config, results, summary, out, surfaces)
+        phases.mark(f"figures ({len(figures)} PNG; Figures 1-2 drawn ahead)")
     meta = {**io.metadata(), "seconds": end - _IMPORTED, "devices_used": len(devices)}
     reproduce.write(out, config, results, summary, meta, figures)
     phases.mark("report.md + results.json")
