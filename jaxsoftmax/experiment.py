@@ -68,6 +68,7 @@ __all__ = [
     "load_dataset",
     "problem",
     "problem_from_key",
+    "problem_summary",
     "run",
     "run_units",
     "setup",
@@ -235,6 +236,26 @@ def problem(spec: Spec, hyper: Hyper) -> problems.Problem | None:
     priors = jnp.full((spec.n_classes,), 1.0 / spec.n_classes, jnp.float32)
     cov = jnp.asarray(hyper.covariance, jnp.float32)
     return problems.from_gaussian_problem(gaussians.GaussianProblem(means, cov, priors))
+
+
+def problem_summary(config: Config) -> dict:
+    """What a report says about ``config``'s problem (JSON-ready): ``family``, ``name``,
+    ``n_classes``, ``n_inputs``, ``exact_posterior`` (False for a data set: eq. (4)
+    unavailable) and ``softmax_affine`` (:func:`jaxsoftmax.problems.is_softmax_affine`: whether
+    the exact posterior is softmax(Wx + b); None without an exact posterior)."""
+    spec, hyper = spec_of(config), hyper_of(config)
+    prob = problem(spec, hyper)
+    out = {
+        "family": config.problem.family,
+        "name": config.problem.dataset if prob is None else prob.name,
+        "n_classes": spec.n_classes,
+        "n_inputs": n_inputs(spec),
+        "exact_posterior": prob is not None,
+        "softmax_affine": None if prob is None else problems.is_softmax_affine(prob),
+    }
+    if prob is not None and not spec.problem:
+        out["name"] = "the paper's engine (Gaussians, shared covariance)"
+    return out
 
 
 def n_inputs(spec: Spec) -> int:
