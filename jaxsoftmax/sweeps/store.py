@@ -16,8 +16,10 @@ cost one file per variable per chunk.
 
 **A row** is one (cell, trial, estimator): ``cell``, ``trial``, ``estimator`` (dictionary
 encoded), the cell's varied settings, every metric of :func:`jaxsoftmax.experiment.evaluate`
-(per-unit ones, ``bayes_*``, repeated on the unit's rows) with array-valued ones (the
-confusion tables) as fixed-size lists whose shapes are in the footer, and nothing else.
+(eq. (4) — NaN for a data set, which has no exact posterior —, the error rate, the log-loss,
+Brier score and ECE, …; per-unit ones, ``bayes_*``, repeated on the unit's rows) with
+array-valued ones (the confusion tables, the calibration bins) as fixed-size lists whose
+shapes are in the footer, and nothing else.
 Columns are built from NumPy arrays: no Python per unit.
 
 **Identity** (:func:`identity`): every cell's configuration except ``trials`` (a folder
@@ -322,9 +324,17 @@ def _set_aside(folder: Path, path: Path, why: str) -> Path:
 
 def expected_columns(sweep: C.SweepSpec) -> list[str]:
     """Columns every chunk file of ``sweep`` must have (the metrics the engine returns)."""
-    from ..experiment import ESTIMATOR_METRICS
+    from ..experiment import ESTIMATOR_METRICS, SCORE_METRICS
 
-    return ["cell", "trial", "estimator", *sweep.varied, *ESTIMATOR_METRICS, "bayes_error_rate"]
+    return [
+        "cell",
+        "trial",
+        "estimator",
+        *sweep.varied,
+        *ESTIMATOR_METRICS,
+        *SCORE_METRICS,
+        "bayes_error_rate",
+    ]
 
 
 def validate_chunk(sweep: C.SweepSpec, folder_hash: str, chunk: Chunk, path: Path) -> str | None:
