@@ -18,7 +18,15 @@ from .. import io, stats
 from .dataset import load_arrays
 from .store import SweepError
 
-__all__ = ["METRIC_LABELS", "SUMMARY_METRICS", "figures", "markdown", "summarise", "write_summary"]
+__all__ = [
+    "METRIC_LABELS",
+    "SUMMARY_METRICS",
+    "figures",
+    "markdown",
+    "seed_rankings",
+    "summarise",
+    "write_summary",
+]
 
 SUMMARY_METRICS = ("eq4", "error_rate")
 METRIC_LABELS = {"eq4": "eq. (4), test sample (lower is better)", "error_rate": "test error rate"}
@@ -315,3 +323,61 @@ def write_summary(sweep: C.SweepSpec, folder: Path, meta: dict, *, plot: bool = 
     io.write_json(folder / "summary.json", summary)
     io.write_text(folder / "summary.md", text)
     return text
+
+
+def seed_rankings(
+    folder: str | Path, by: str = "problem.family", metrics: tuple[str, ...] = ("eq4", "log_loss")
+) -> dict:
+    """How robust each ranking of the estimators is across seeds, per value of ``by``.
+
+    For a sweep whose cells are ``by`` × ``seed`` (e.g. the ``families`` example): for each
+    value of ``by`` and each metric (lower is better), the mean over trials per seed and
+    estimator; in how many seeds each full ranking holds; and for each pair (A, B) in how
+    many seeds A's mean is lower (``a_lower``), B's is (``b_lower``), and A or B is
+    *decisively* better (the sign, Wilcoxon and paired t tests all at p < 0.05 over that
+    seed's trials, same data and start: :func:`jaxsoftmax.stats.decisive`). A metric with no
+    finite value for a group (eq. (4) of a data set: no exact posterior) is ``None``:
+    unavailable. Refuses (:class:`SweepError`) a folder with missing records."""
+    from collections import Counter
+    from itertools import combinations
+
+    data = load_arrays(folder)
+    if not data["complete"].all():
+        raise SweepError(f"{folder}: records are missing; run the sweep to the end first")
+    cells = [C.flatten(c) for c in data["description"]["cells"]]
+    names = list(data["estimators"])
+    out: dict = {}
+    for group in dict.fromkeys(json.dumps(c[by]) for c in cells):
+        idx = [i for i, c in enumerate(cells) if json.dumps(c[by]) == group]
+        entry: dict = {"seeds": [cells[i]["seed"] for i in idx], "metrics": {}}
+        for m in metrics:
+            if m not in data:
+                continue
+            vals = np.asarray(data[m][idx], np.float64)  # (seeds, trials, estimators)
+            if not np.isfinite(vals).any():
+                entry["metrics"][m] = None
+                continue
+            means = np.nanmean(vals, axis=1)
+            rankings = Counter(
+                " < ".join(names[j] for j in np.argsort(row, kind="stable")) for row in means
+            )
+            pairs = []
+            for a, b in combinations(range(len(names)), 2):
+                dec = [stats.decisive(stats.paired(v[:, a], v[:, b])) for v in vals]
+                pairs.append(
+                    {
+                        "a": names[a],
+                        "b": names[b],
+                        "a_lower": int(np.sum(means[:, a] < means[:, b])),
+                        "b_lower": int(np.sum(means[:, b] < means[:, a])),
+                        "a_decisive": dec.count(1),
+                        "b_decisive": dec.count(-1),
+                    }
+                )
+            entry["metrics"][m] = {
+                "mean": {n: float(np.mean(means[:, j])) for j, n in enumerate(names)},
+                "rankings": dict(rankings.most_common()),
+                "pairs": pairs,
+            }
+        out[json.loads(group)] = entry
+    return out
