@@ -21,6 +21,7 @@ import pytest
 from jaxsoftmax import cli, datasets, gaussians, mlp, problems
 from jaxsoftmax import config as C
 from jaxsoftmax import experiment as X
+from jaxsoftmax.cli import report as R
 from jaxsoftmax.pairings import get_pairing
 
 STRICT_PROMOTION = False  # optax inside (see conftest.py)
@@ -117,7 +118,7 @@ def test_engine_exact_posterior_is_the_constructors(family_run):
     bayes = np.mean(np.argmax(np.asarray(exact), -1) != y_test, axis=-1)
     np.testing.assert_allclose(raw["bayes_error_rate"], bayes, rtol=0, atol=1e-7)
     pairing = get_pairing(config.estimators[0])
-    params = jax.tree.map(lambda a: a[:, 0], raw["_params"])
+    params = raw["_params"][0]  # estimator 0, leaves (trials, …)
     est = jax.vmap(lambda p, x: pairing.activate(mlp.apply(p, x)))(params, x_test)
     eq4 = jax.vmap(gaussians.posterior_error)(est, exact)
     np.testing.assert_allclose(raw["eq4"][:, 0], np.asarray(eq4), rtol=2e-6)
@@ -156,9 +157,12 @@ def test_real_data_test_split_is_disjoint_from_training_through_the_engine(iris_
 
 
 def _reproduce(tmp_path: Path, *flags: str) -> tuple[str, dict]:
+    """``jaxsoftmax reproduce`` with BASE's settings (the engine fixtures' compiled programs
+    are reused: the same spec and batch)."""
     out = tmp_path / "run"
-    argv = ["reproduce", "--trials", "2", "--training.steps", "2", "--model.hidden", "2"]
-    argv += ["--problem.n_per_class", "10", "--problem.n_test_per_class", "10"]
+    argv = ["reproduce"]
+    for key, value in BASE.items():
+        argv += [f"--{key}", json.dumps(value) if isinstance(value, list) else str(value)]
     code = cli.main([*argv, *flags, "--out", str(out), "--no-cache", "--quiet", "--no-plots"])
     assert code == 0
     return (out / "report.md").read_text(), json.loads((out / "results.json").read_text())
@@ -174,11 +178,10 @@ def test_a_qda_run_reports_its_posterior_is_not_softmax_affine(tmp_path):
     assert "15 equal-width bins" in text
 
 
-def test_a_poisson_run_reports_its_posterior_is_softmax_affine(tmp_path):
+def test_a_poisson_problem_is_reported_softmax_affine():
     # Bug caught: the inverse of the QDA test (every problem called not affine).
-    text, results = _reproduce(tmp_path, "--problem.family", "poisson")
-    assert "The exact posterior **is softmax-affine** in x" in text
-    assert results["problem"] == {
+    facts = X.problem_summary(_config("poisson"))
+    assert facts == {
         "family": "poisson",
         "name": "poisson_grid",
         "n_classes": 4,
@@ -186,6 +189,7 @@ def test_a_poisson_run_reports_its_posterior_is_softmax_affine(tmp_path):
         "exact_posterior": True,
         "softmax_affine": True,
     }
+    assert "The exact posterior **is softmax-affine** in x" in "\n".join(R.problem_section(facts))
 
 
 def test_a_real_data_run_reports_eq4_unavailable_and_the_other_scores(tmp_path):
@@ -196,6 +200,7 @@ def test_a_real_data_run_reports_eq4_unavailable_and_the_other_scores(tmp_path):
     assert "## Table 2: eq. (4) — unavailable" in text
     assert "nan" not in text.lower()
     assert "| softmax + cross-entropy | " in text and "Brier" in text and "ECE" in text
+    assert "**Ranking** by mean log-loss" not in text  # one estimator: no ranking
     assert results["summary"]["eq4_available"] is False
     assert results["summary"]["across_seeds"]["metric"] == "log_loss"
     assert results["problem"]["exact_posterior"] is False
@@ -314,3 +319,21 @@ def test_every_named_family_runs_end_to_end_through_the_cli(family, tmp_path):
 def test_every_bundled_data_set_runs_through_the_cli(name, tmp_path):
     text, _ = _reproduce(tmp_path, "--problem.family", "data", "--problem.dataset", name)
     assert "eq. (4) — unavailable" in text
+
+
+def test_the_families_page_is_generated_from_the_stored_sweep():
+    # Bug caught: docs/families.md edited by hand or left stale after the stored sweep (or the
+    # counting in sweeps.summary.seed_rankings) changed: the page must be exactly what
+    # experiments/families.py generates from experiments/sweeps/families/.
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("families_page", root / "experiments/families.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    want = module.page(root / "experiments" / "sweeps" / "families")
+    assert (root / "docs" / "families.md").read_text() == want, (
+        "docs/families.md is stale: run python3 experiments/families.py"
+    )
+    assert want.count(" of 5 |") > 40  # the seed counts are there, per family and pair

@@ -168,9 +168,7 @@ def summarise(config: C.Config, results: dict) -> dict:
         "rates": {n: np.nanmean(m["rates"], axis=0).tolist() for n, m in per.items()},
         "error_rate": {n: stats.describe(m["error_rate"]) for n, m in per.items()},
         "bayes_error_rate": float(np.mean(results["bayes"]["error_rate"])),
-        "bayes_rates_empirical": np.nanmean(
-            np.asarray(results["bayes"]["rates"], float), axis=0
-        ).tolist(),
+        "bayes_rates_empirical": _mean_rates(results["bayes"]["rates"]),
         "convergence": {
             n: {
                 "grad_norm_median": float(np.median(m["grad_norm"])),
@@ -188,6 +186,16 @@ def summarise(config: C.Config, results: dict) -> dict:
     if not available:
         out["eq4_available"] = False
     return out
+
+
+def _mean_rates(rates) -> list:
+    """The mean confusion table over trials (NaN where no trial has one: a data set has no
+    Bayes rule), without NumPy's warning about all-NaN slices."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.asarray(rates, float), axis=0).tolist()
 
 
 def scores_summary(per: dict[str, dict[str, np.ndarray]]) -> dict:
