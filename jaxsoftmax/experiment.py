@@ -311,7 +311,8 @@ def setup(spec: Spec, seed, trial, hyper: Hyper) -> tuple[train.TrainState, dict
     data = {"x": x, "y": y, "t": jax.nn.one_hot(y, q), "x_test": x_test, "y_test": y_test}
     data.update(extra)
     if spec.early_stopping:
-        assert real is None  # refused by config.validate
+        prob = problem(spec, hyper)
+        assert prob is not None  # a data set with early stopping is refused by config.validate
         x_val, y_val = problems.sample(k["val"], prob, spec.n_val_per_class)
         data.update(x_val=x_val, t_val=jax.nn.one_hot(y_val, q))
     # Drawn at the program's hidden size: the first `hyper.hidden` units are exactly the

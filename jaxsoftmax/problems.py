@@ -29,6 +29,7 @@ with class-specific variances, Poisson rates on a grid, Bernoulli features.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -665,6 +666,28 @@ def register_family(
     FAMILIES[name] = FamilyEntry(make, class_params, None, dict(defaults or {}))
 
 
+def _recipe_family(family: str, n_inputs: int, **kwargs: Any) -> Family:
+    """The family object of a recipe family given explicit class parameters: ``gaussian``
+    (``cov``, default I), ``gaussian_heteroscedastic`` (``covs``, K × p × p), ``poisson``,
+    ``bernoulli``."""
+    if family == "gaussian":
+        cov = kwargs.pop("cov", None)
+        fam: Family = expfamily.gaussian_shared_covariance(
+            np.eye(n_inputs, dtype=np.float32) if cov is None else np.asarray(cov, np.float32)
+        )
+    elif family == "gaussian_heteroscedastic":
+        if "covs" not in kwargs:
+            raise TypeError("explicit class_params need the class covariances, params covs")
+        fam = GaussianClassCovariances(jnp.asarray(kwargs.pop("covs"), jnp.float32))
+    elif family == "poisson":
+        fam = expfamily.poisson()
+    else:
+        fam = expfamily.bernoulli()
+    if kwargs:
+        raise TypeError(f"unexpected arguments {sorted(kwargs)}")
+    return fam
+
+
 def build(
     family: str,
     n_classes: int,
@@ -726,17 +749,9 @@ def build(
         if priors is not None:
             prob = make_problem(prob.family, prob.class_params, priors, name=prob.name)
         return prob
+    make: Callable[..., Family]
     if entry.make is None:  # a recipe family given explicit class parameters
-        make = {
-            "gaussian": lambda cov=None: expfamily.gaussian_shared_covariance(
-                np.eye(n_inputs, dtype=np.float32) if cov is None else cov
-            ),
-            "gaussian_heteroscedastic": lambda covs: GaussianClassCovariances(
-                jnp.asarray(covs, jnp.float32)
-            ),
-            "poisson": expfamily.poisson,
-            "bernoulli": expfamily.bernoulli,
-        }[family]
+        make = functools.partial(_recipe_family, family, n_inputs)
     else:
         make = entry.make
     kwargs = {**entry.defaults, **params}
