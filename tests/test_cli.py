@@ -496,7 +496,10 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
             ["sweep", str(good), "--set", "training.learning_rate=-1"],
             "expected a finite number > 0, got -1",
         ),
-        (["sweep", "--example", "nope"], "no such example sweep; expected one of n_per_class"),
+        (
+            ["sweep", "--example", "nope"],
+            "no such example sweep; expected one of families, n_per_class",
+        ),
         (["sweep"], "give a sweep description file or --example NAME"),
         (["nonsense"], "unknown command 'nonsense'"),
     ]

@@ -544,8 +544,8 @@ def convert_legacy(sweep: C.SweepSpec, folder: Path, plan: Plan) -> None:
         path.rename(legacy / path.name)
     log.warning(
         "%s: converted the JSON-lines records of %d trainings (jaxsoftmax 0.1 format) into "
-        "Parquet chunks (their confusion tables and scores were not recorded: NaN); the JSON-lines files "
-        "are kept in %s; %d trainings not in whole chunks will be computed",
+        "Parquet chunks (their confusion tables and scores were not recorded: NaN); the "
+        "JSON-lines files are kept in %s; %d trainings not in whole chunks will be computed",
         folder,
         converted,
         legacy,
