@@ -337,3 +337,23 @@ def test_the_families_page_is_generated_from_the_stored_sweep():
         "docs/families.md is stale: run python3 experiments/families.py"
     )
     assert want.count(" of 5 |") > 40  # the seed counts are there, per family and pair
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (
+            ["training-length", "--problem.family", "data", "--problem.dataset", "iris"],
+            "training-length ranks the estimators by eq. (4)",
+        ),
+        (["reproduce", "--problem.family", "poisson", "--problem.covariance", "2"], "covariance"),
+        (["reproduce", "--problem.family", "nope"], "problem.family: expected one of gaussian"),
+    ],
+)
+def test_bad_problem_flags_get_one_clear_error_line(argv, words, tmp_path, capsys):
+    # Bug caught: a data set sent to a command that needs eq. (4) (NaN rankings), or a bad
+    # problem flag ending in a traceback instead of one line naming it.
+    assert cli.main([*argv, "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
