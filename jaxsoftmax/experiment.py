@@ -12,6 +12,15 @@ Everything the reproduction, the training-length study, the sweeps and the tests
 comes from :func:`setup`, :func:`advance` and :func:`evaluate` (:func:`trial` is the three in
 one), batched by :func:`run_units`; nothing else in the project builds a trial.
 
+**The problem** is the configuration's (``problem.family``, :mod:`jaxsoftmax.config`): by
+default the paper's Gaussians, whose numbers are those of every earlier version bit for bit;
+otherwise any family of :data:`jaxsoftmax.problems.FAMILIES` (sampled by
+:func:`jaxsoftmax.problems.sample`, scored against :func:`jaxsoftmax.problems.posterior`), or
+a real data set (:mod:`jaxsoftmax.datasets`: each trial's stratified split from its ``test``
+key; no exact posterior, so eq. (4) and the Bayes rule are NaN, reported as unavailable).
+Every problem also gets the scores that need no exact posterior (:data:`SCORE_METRICS`:
+log-loss, Brier score, ECE) and the calibration bins of a reliability diagram.
+
 **Static and array-valued settings.** :class:`Spec` holds what fixes the compiled program
 (shapes, the optimiser, the number of steps, the estimators); :class:`Hyper` holds what may
 differ between the units of one batch, as arrays: separation, covariance, learning rate and
