@@ -184,7 +184,7 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
 def reliability_figure(summary: dict, out: Path) -> str:
     """The reliability diagram of each estimator, pooled over trials: accuracy against mean
     top-label confidence per equal-width bin (Guo et al. 2017, section 2), the diagonal
-    (perfect calibration) dashed, the ECE in each legend entry."""
+    (perfect calibration) dashed, the mean of the per-trial ECEs in each legend entry."""
     plt = _plt()
     cal = summary["calibration"]
     bins = cal["bins"]
@@ -196,7 +196,11 @@ def reliability_figure(summary: dict, out: Path) -> str:
         seen = np.isfinite(conf)
         ece = summary["scores"][name]["ece"]["mean"]
         ax.plot(
-            conf[seen], acc[seen], "o-", markersize=3, label=f"{paper.label(name)} (ECE {ece:.3f})"
+            conf[seen],
+            acc[seen],
+            "o-",
+            markersize=3,
+            label=f"{paper.label(name)} (mean ECE per trial {ece:.3f})",
         )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
