@@ -357,3 +357,34 @@ def test_bad_problem_flags_get_one_clear_error_line(argv, words, tmp_path, capsy
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+RECIPE_FAMILY = {
+    "paper": ("gaussian", 2),
+    "gaussian_circle": ("gaussian", 3),
+    "gaussian_heteroscedastic": ("gaussian_heteroscedastic", 2),
+    "poisson_grid": ("poisson", 3),
+    "bernoulli_features": ("bernoulli", 4),
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(problems.RECIPES))
+def test_every_named_recipe_configures_the_recipes_problem(recipe):
+    # Bug caught: a recipe named in the configuration building another problem than the
+    # recipe's own (wrong arguments passed through, K or p ignored), or refused.
+    family, p = RECIPE_FAMILY[recipe]
+    config = _config(family, p, **{"problem.recipe": recipe})
+    kwargs = {} if recipe == "paper" else {"n_classes": 4, "n_inputs": p}
+    if recipe == "poisson_grid":
+        kwargs["low"] = 3.0
+        config = _config(family, p, **{"problem.recipe": recipe, "problem.params": {"low": 3.0}})
+    assert X.problem(X.spec_of(config), X.hyper_of(config)) == problems.recipe(recipe, **kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe", sorted(problems.RECIPES))
+def test_every_named_recipe_runs_end_to_end_through_the_cli(recipe, tmp_path):
+    family, p = RECIPE_FAMILY[recipe]
+    flags = ["--problem.family", family, "--problem.recipe", recipe, "--problem.n_inputs", str(p)]
+    _, results = _reproduce(tmp_path, *flags)
+    assert np.isfinite(results["per_trial"]["softmax/cross_entropy"]["eq4"]).all()
