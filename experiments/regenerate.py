@@ -7,8 +7,9 @@ Each run is the command itself (``jaxsoftmax reproduce`` / ``training-length``) 
 ``--devices 2`` (the test session's device count, so the default suite's comparison with the
 reduced run can be bitwise on the same machine type) and ``--force`` (replace the stored
 files). Run it after any change that moves numbers: ``tests/test_stored_runs.py`` fails until
-then. The example sweeps (``experiments/sweeps/results_protocols``, ``results_n_per_class``)
-are computed again from scratch in fresh folders (``jaxsoftmax sweep --example NAME``).
+then. The example sweeps (``experiments/sweeps/results_protocols``, ``results_n_per_class``,
+``families``) are computed again from scratch in fresh folders (``jaxsoftmax sweep --example
+NAME``); ``docs/families.md`` is generated from the ``families`` folder.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ RUNS = {
         "--out",
         str(EXP / "sweeps/results_n_per_class"),
     ],
+    # docs/families.md is generated from this folder (experiments/families.py) below.
+    "families": ["sweep", "--example", "families", "--out", str(EXP / "sweeps/families")],
 }
 FORCE = {"reproduce": ["--force"], "training-length": [], "sweep": []}
 
@@ -66,5 +69,8 @@ if __name__ == "__main__":
             code = run(name)
             if code:
                 finish(code)  # an interrupt: exit 130/143 without a shutdown under XLA
+    import families  # experiments/families.py: the docs page of the families sweep
+
+    print("docs/families.md " + ("written" if families.write() else "is up to date"))
     changed = readme.update(ROOT)
     print("README.md updated" if changed else "README.md is up to date")

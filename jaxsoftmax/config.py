@@ -23,7 +23,33 @@ key                            default       meaning
 ``training.steps``             2000          full-batch steps
 ``training.early_stopping``    false         keep the weights best on the validation sample
 ``training.record_at``         []            step counts at which to evaluate snapshots too
+``problem.family``             gaussian      the classes' family (below), or ``data``
+``problem.n_inputs``           2             p, the input dimension
+``problem.recipe``             ""            a named recipe (:data:`jaxsoftmax.problems.RECIPES`)
+``problem.params``             {}            the recipe's or the family's keyword arguments
+``problem.class_params``       []            each class's parameters, (K, p); [] the default
+``problem.priors``             []            P(C_k), (K,); [] equal priors
+``problem.dataset``            ""            ``data``: a scikit-learn data set name or a file
+``problem.test_fraction``      0.3           ``data``: the test split's share of each trial
 =============================  ============  ====================================================
+
+**The problem** (:mod:`jaxsoftmax.problems`). ``problem.family = "gaussian"`` with no recipe,
+parameters, class parameters or priors is the paper's engine: K Gaussians in the plane with
+the shared ``problem.covariance``, means below times ``problem.separation`` (its numbers are
+those of every earlier version, bit for bit). Any other family of
+:data:`jaxsoftmax.problems.FAMILIES` (``gaussian_heteroscedastic``, ``poisson``, ``bernoulli``,
+``binomial``, ``multinomial``, ``categorical``, ``exponential``, ``gamma``, ``geometric``,
+``negative_binomial``, ``gaussian_isotropic``, and a plugin's,
+:func:`jaxsoftmax.problems.register_family`) is built by :func:`jaxsoftmax.problems.build`
+from ``problem.n_classes``, ``problem.n_inputs``, ``problem.recipe``, ``problem.params``,
+``problem.class_params`` and ``problem.priors``; ``problem.separation`` and
+``problem.covariance`` belong to the paper's engine and are refused for them (give the
+recipe's ``separation`` in ``problem.params``). ``problem.family = "data"`` is a real data set
+(:mod:`jaxsoftmax.datasets`; ``problem.dataset``: ``iris``, ``wine``, ``breast_cancer``,
+``digits`` or a ``.csv``/``.npy``/``.npz`` path), split per trial into ``test_fraction`` test
+points (stratified) and the rest for training; K and p are the data set's (set by
+:func:`validate`), the sample sizes ``n_*_per_class`` are not used, and there is no exact
+posterior (eq. (4) is unavailable).
 
 The same dotted keys are the command-line flags (``--training.steps 300``), the overrides
 (``--set training.steps=300``) and the keys of a sweep file: a sweep is a product (``grid``),
@@ -61,6 +87,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "Model",
+    "Params",
     "Problem",
     "SweepSpec",
     "Training",
@@ -69,11 +96,13 @@ __all__ = [
     "config_hash",
     "covariance_matrix",
     "from_dict",
+    "is_paper_engine",
     "load_file",
     "load_sweep",
     "override",
     "parse_assignment",
     "parse_value",
+    "problem_key",
     "to_dict",
     "validate",
 ]
@@ -108,9 +137,16 @@ def _field(default, help: str, **kw):
     return dataclasses.field(default=default, metadata={"help": help, **kw})
 
 
+class Params(dict):
+    """``problem.params``: a table of keyword arguments, hashable (the configuration is)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(json.dumps(self, sort_keys=True))
+
+
 @dataclasses.dataclass(frozen=True)
 class Problem:
-    """The K Gaussian classes and the sample sizes."""
+    """The K classes (the paper's Gaussians by default) and the sample sizes."""
 
     n_classes: int = _field(4, "K Gaussian classes (the paper: 4)")
     separation: float = _field(1.0, "distance scale of the class means (the paper: 1)")
@@ -120,6 +156,27 @@ class Problem:
     n_per_class: int = _field(100, "training observations per class (the paper: 100)")
     n_test_per_class: int = _field(100, "independent test observations per class")
     n_val_per_class: int = _field(100, "validation observations per class (early stopping)")
+    family: str = _field(
+        "gaussian", "the classes' family (jaxsoftmax.problems.FAMILIES) or 'data' (a data set)"
+    )
+    n_inputs: int = _field(2, "p, the input dimension (the paper: 2)")
+    recipe: str = _field("", "a named problem recipe (jaxsoftmax.problems.RECIPES); '' none")
+    params: Any = dataclasses.field(  # None: an empty table (a mutable default is refused)
+        default=None,
+        metadata={"help": "keyword arguments of the recipe or the family, e.g. {separation = 3}"},
+    )
+    class_params: tuple = _field((), "each class's parameters, K rows of p; [] the default")
+    priors: tuple = _field((), "class priors P(C_k), K values summing to 1; [] equal priors")
+    dataset: str = _field(
+        "", "family 'data': iris, wine, breast_cancer, digits or a .csv/.npy/.npz file"
+    )
+    test_fraction: float = _field(0.3, "family 'data': the test split's share per trial")
+
+    def __post_init__(self):
+        if self.params is None:
+            object.__setattr__(self, "params", Params())
+        elif isinstance(self.params, Mapping) and not isinstance(self.params, Params):
+            object.__setattr__(self, "params", Params(self.params))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,7 +337,174 @@ def _normalise(key: str, v: Any) -> tuple[Any, str | None]:
         return None, f"training.record_at: expected a list of step counts >= 1, {got}"
     if key == "estimators":
         return _estimators(v)
+    if key == "problem.n_inputs":
+        if _is_int(v) and 1 <= v <= 100_000:
+            return v, None
+        return None, f"problem.n_inputs: expected an integer in [1, 100000], {got}"
+    if key == "problem.family":
+        from .problems import FAMILIES  # imports JAX: only when validating
+
+        if isinstance(v, str) and (v in FAMILIES or v == "data"):
+            return v, None
+        known = [*FAMILIES, "data"]
+        near = difflib.get_close_matches(str(v), known, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return None, f"problem.family: expected one of {', '.join(known)}, {got}{hint}"
+    if key == "problem.recipe":
+        from .problems import RECIPES
+
+        if v == "" or (isinstance(v, str) and v in RECIPES):
+            return v, None
+        return None, f"problem.recipe: expected '' (none) or one of {', '.join(RECIPES)}, {got}"
+    if key == "problem.params":
+        return _params(v)
+    if key == "problem.class_params":
+        if isinstance(v, (list, tuple)) and all(
+            isinstance(r, (list, tuple)) and r and all(_finite_num(x) for x in r) for r in v
+        ):
+            return tuple(tuple(float(x) for x in r) for r in v), None
+        return None, (
+            f"problem.class_params: expected [] or a list of K rows of p finite numbers, {got}"
+        )
+    if key == "problem.priors":
+        if isinstance(v, (list, tuple)) and all(_finite_num(x) and x >= 0 for x in v):
+            if v and abs(sum(v) - 1) > 1e-4:
+                return None, f"problem.priors: must sum to 1, {got} (sum {sum(v)!r})"
+            return tuple(float(x) for x in v), None
+        return None, f"problem.priors: expected [] or K finite probabilities >= 0, {got}"
+    if key == "problem.dataset":
+        if isinstance(v, str):
+            return v, None
+        return None, f"problem.dataset: expected a data set name or a file path, {got}"
+    if key == "problem.test_fraction":
+        if _finite_num(v) and 0 < v < 1:
+            return float(v), None
+        return None, f"problem.test_fraction: expected a finite number in (0, 1), {got}"
     raise KeyError(key)
+
+
+def _params(v):
+    """``problem.params``: a table of names to finite numbers, strings or (nested) lists."""
+    if v is None:
+        return Params(), None
+    if not isinstance(v, Mapping):
+        return None, f"problem.params: expected a table of keyword arguments, got {v!r}"
+
+    def ok(x) -> bool:
+        if isinstance(x, (list, tuple)):
+            return all(ok(y) for y in x)
+        return isinstance(x, str) or isinstance(x, bool) or _finite_num(x)
+
+    bad = [k for k, x in v.items() if not isinstance(k, str) or not ok(x)]
+    if bad:
+        return None, (
+            f"problem.params: {', '.join(map(str, bad))}: expected finite numbers, strings or "
+            f"lists of them, got {dict(v)!r}"
+        )
+    return Params(json.loads(json.dumps(dict(v)))), None
+
+
+def is_paper_engine(config: Config) -> bool:
+    """Whether ``config``'s problem is the paper's engine (family ``gaussian`` with nothing
+    but ``problem.separation`` and ``problem.covariance``): the numbers of every earlier
+    version."""
+    p = config.problem
+    return (
+        p.family == "gaussian"
+        and not p.recipe
+        and not p.params
+        and not p.class_params
+        and not p.priors
+        and p.n_inputs == INPUTS
+    )
+
+
+def problem_key(config: Config) -> str:
+    """The problem's description as canonical JSON: ``""`` for the paper's engine
+    (:func:`is_paper_engine`), else what :func:`jaxsoftmax.experiment.problem_of` builds the
+    problem from (a data file's content digest included, so a changed file is another key)."""
+    p = config.problem
+    if is_paper_engine(config):
+        return ""
+    if p.family == "data":
+        data: dict[str, Any] = {
+            "family": "data",
+            "dataset": p.dataset,
+            "test_fraction": p.test_fraction,
+        }
+        path = Path(p.dataset)
+        if path.is_file():
+            data["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    else:
+        data = {
+            "family": p.family,
+            "n_classes": p.n_classes,
+            "n_inputs": p.n_inputs,
+            "recipe": p.recipe,
+            "params": dict(p.params),
+            "class_params": [list(r) for r in p.class_params],
+            "priors": list(p.priors),
+        }
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def _problem_checks(out: Config) -> tuple[Config, list[str]]:
+    """Cross-key checks of the problem; for ``data``, K and p set from the data set."""
+    p = out.problem
+    problems: list[str] = []
+    default = Problem()
+    if p.family == "data":
+        for key in ("recipe", "params", "class_params", "priors"):
+            if getattr(p, key):
+                problems.append(
+                    f"problem.{key}: not used with problem.family 'data', got "
+                    f"{to_jsonable(getattr(p, key))!r}"
+                )
+        if not p.dataset:
+            problems.append(
+                "problem.dataset: problem.family 'data' needs a data set: iris, wine, "
+                "breast_cancer, digits or a .csv/.npy/.npz file"
+            )
+        if out.training.early_stopping:
+            problems.append(
+                "training.early_stopping: not available with problem.family 'data' (no "
+                "validation split)"
+            )
+        if problems:
+            return out, problems
+        try:
+            from .experiment import load_dataset
+
+            ds = load_dataset(p.dataset)
+        except (ValueError, OSError, ImportError) as err:
+            return out, [f"problem.dataset: {err}"]
+        if ds.n_classes >= 1024:
+            return out, [f"problem.dataset: {ds.n_classes} classes; at most 1023"]
+        problem = dataclasses.replace(p, n_classes=ds.n_classes, n_inputs=ds.n_inputs)
+        return dataclasses.replace(out, problem=problem), []
+    if p.dataset:
+        problems.append(
+            f"problem.dataset: only used with problem.family 'data', got {p.dataset!r} with "
+            f"family {p.family!r}"
+        )
+    if is_paper_engine(out):
+        return out, problems
+    for key in ("separation", "covariance"):
+        if getattr(p, key) != getattr(default, key):
+            problems.append(
+                f"problem.{key}: applies to the paper's engine only (family 'gaussian' without "
+                f"recipe, params, class_params or priors, 2 inputs), got {getattr(p, key)!r} "
+                f"with family {p.family!r}; give the recipe's own arguments in problem.params"
+            )
+    if problems:
+        return out, problems
+    try:
+        from .experiment import problem_from_key
+
+        problem_from_key(problem_key(out))
+    except (ValueError, TypeError) as err:
+        return out, [f"problem: {str(err).splitlines()[0]}"]
+    return out, []
 
 
 def _covariance(v):
@@ -386,6 +610,8 @@ def validate(config: Config) -> Config:
             f"training.record_at: step counts must lie in 1 … training.steps = "
             f"{out.training.steps}, got {list(out.training.record_at)}"
         )
+    out, more = _problem_checks(out)
+    cross += more
     if cross:
         raise ConfigError(cross)
     return out

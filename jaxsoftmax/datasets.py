@@ -381,17 +381,18 @@ def trial_split(
     ``stratify``, :func:`stratified_split_indices`, which needs ``y`` concrete), then
     :func:`standardize` fitted on the training split. Pure; ``jax.vmap`` over keys gives
     independent trials (each with its own split and its own standardisation)."""
+    labels = y  # as given: a NumPy array stays concrete inside jit (jnp.asarray's would not)
     x = jnp.asarray(x)
     y = jnp.asarray(y)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise ValueError(f"trial_split: x must be (N, p) and y (N,), got {x.shape} and {y.shape}")
     if stratify:
-        if _is_tracer(y):
+        if _is_tracer(labels):
             raise ValueError(
                 "trial_split: stratify=True needs concrete labels y (they fix the per-class "
                 "shapes); close over y instead of passing it through jit/vmap"
             )
-        train, test = stratified_split_indices(key, np.asarray(y), n_test)
+        train, test = stratified_split_indices(key, np.asarray(labels), n_test)
     else:
         train, test = split_indices(key, x.shape[0], n_test)
     x_train, x_test = standardize(x[train], x[test])

@@ -12,6 +12,15 @@ Everything the reproduction, the training-length study, the sweeps and the tests
 comes from :func:`setup`, :func:`advance` and :func:`evaluate` (:func:`trial` is the three in
 one), batched by :func:`run_units`; nothing else in the project builds a trial.
 
+**The problem** is the configuration's (``problem.family``, :mod:`jaxsoftmax.config`): by
+default the paper's Gaussians, whose numbers are those of every earlier version bit for bit;
+otherwise any family of :data:`jaxsoftmax.problems.FAMILIES` (sampled by
+:func:`jaxsoftmax.problems.sample`, scored against :func:`jaxsoftmax.problems.posterior`), or
+a real data set (:mod:`jaxsoftmax.datasets`: each trial's stratified split from its ``test``
+key; no exact posterior, so eq. (4) and the Bayes rule are NaN, reported as unavailable).
+Every problem also gets the scores that need no exact posterior (:data:`SCORE_METRICS`:
+log-loss, Brier score, ECE) and the calibration bins of a reliability diagram.
+
 **Static and array-valued settings.** :class:`Spec` holds what fixes the compiled program
 (shapes, the optimiser, the number of steps, the estimators); :class:`Hyper` holds what may
 differ between the units of one batch, as arrays: separation, covariance, learning rate and
@@ -52,18 +61,23 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import gaussians, mlp, train
-from .config import Config, class_means, covariance_matrix, validate
+from . import datasets, gaussians, metrics, mlp, problems, train
+from .config import Config, class_means, covariance_matrix, problem_key, validate
 from .pairings import get_pairing
 
 __all__ = [
     "ESTIMATOR_METRICS",
+    "SCORE_METRICS",
     "Hyper",
     "Spec",
     "advance",
     "evaluate",
     "hyper_of",
     "keys",
+    "load_dataset",
+    "problem",
+    "problem_from_key",
+    "problem_summary",
     "run",
     "run_units",
     "setup",
@@ -83,6 +97,11 @@ ESTIMATOR_METRICS = (
     "output_sum_min",
     "output_sum_max",
 )
+# Scores that need no exact posterior (jaxsoftmax.metrics), per estimator (E,) per unit, beside
+# eq. (4); ``calibration`` (E, 3, M): per equal-width confidence bin (metrics.DEFAULT_BINS),
+# the count, the summed top-label confidence and the number right, for pooled reliability
+# diagrams. Kept apart from ESTIMATOR_METRICS: results stored before they existed lack them.
+SCORE_METRICS = ("log_loss", "brier", "ece")
 
 
 class Spec(NamedTuple):
@@ -102,6 +121,10 @@ class Spec(NamedTuple):
     record_at: tuple[int, ...]
     estimators: tuple[str, ...]
     prng: str
+    # The problem (jaxsoftmax.config.problem_key): "" the paper's engine (K Gaussians in the
+    # plane, separation and covariance from Hyper), else the canonical JSON of a family's
+    # problem or a data set, built by problem_from_key (its arrays are constants of the program).
+    problem: str = ""
 
 
 class Hyper(NamedTuple):
@@ -133,6 +156,7 @@ def spec_of(config: Config, *, decay: bool | None = None) -> Spec:
         record_at=tuple(t.record_at),
         estimators=tuple(config.estimators),
         prng=config.prng,
+        problem=problem_key(config),
     )
 
 
@@ -170,12 +194,95 @@ def keys(spec: Spec, seed, trial, hidden=None) -> dict[str, jax.Array]:
     }
 
 
-def problem(spec: Spec, hyper: Hyper) -> gaussians.GaussianProblem:
-    """The trial's classes: the config's means times the separation, the covariance, equal
-    priors (checked once in :func:`jaxsoftmax.config.validate`)."""
+@functools.lru_cache(maxsize=16)
+def load_dataset(name: str) -> datasets.Dataset:
+    """A real data set by ``problem.dataset``: one of :data:`jaxsoftmax.datasets.SKLEARN_DATASETS`
+    (:func:`jaxsoftmax.datasets.load`) or a ``.csv``/``.npy``/``.npz`` file, labels in its last
+    column (:func:`jaxsoftmax.datasets.load_file`). Read once per process."""
+    if name in datasets.SKLEARN_DATASETS:
+        return datasets.load(name)
+    if not Path(name).is_file():
+        raise ValueError(
+            f"{name!r} is neither a data set of scikit-learn "
+            f"({', '.join(datasets.SKLEARN_DATASETS)}) nor a file"
+        )
+    return datasets.load_file(name)
+
+
+@functools.lru_cache(maxsize=64)
+def problem_from_key(key: str) -> problems.Problem | datasets.Dataset:
+    """The problem of a :func:`jaxsoftmax.config.problem_key` (not the paper's engine, ``""``):
+    a :class:`jaxsoftmax.problems.Problem` built by :func:`jaxsoftmax.problems.build`, or the
+    :class:`jaxsoftmax.datasets.Dataset` of ``family = "data"``. Built once per process."""
+    import json
+
+    d = json.loads(key)
+    if d["family"] == "data":
+        return load_dataset(d["dataset"])
+    return problems.build(
+        d["family"],
+        d["n_classes"],
+        d["n_inputs"],
+        recipe_name=d["recipe"],
+        params=d["params"],
+        class_params=d["class_params"] or None,
+        priors=d["priors"] or None,
+    )
+
+
+def problem(spec: Spec, hyper: Hyper) -> problems.Problem | None:
+    """The trial's classes, or None for a data set (no exact posterior).
+
+    The paper's engine (``spec.problem == ""``): the config's means times the separation, the
+    covariance, equal priors (checked once in :func:`jaxsoftmax.config.validate`), as a
+    shared-covariance Gaussian :class:`~jaxsoftmax.problems.Problem`
+    (:func:`jaxsoftmax.problems.from_gaussian_problem`). Otherwise the configured family's
+    problem (:func:`problem_from_key`)."""
+    if spec.problem:
+        built = problem_from_key(spec.problem)
+        return built if isinstance(built, problems.Problem) else None
     means = jnp.asarray(class_means(spec.n_classes), jnp.float32) * hyper.separation
     priors = jnp.full((spec.n_classes,), 1.0 / spec.n_classes, jnp.float32)
-    return gaussians.GaussianProblem(means, jnp.asarray(hyper.covariance, jnp.float32), priors)
+    cov = jnp.asarray(hyper.covariance, jnp.float32)
+    return problems.from_gaussian_problem(gaussians.GaussianProblem(means, cov, priors))
+
+
+def problem_summary(config: Config) -> dict:
+    """What a report says about ``config``'s problem (JSON-ready): ``family``, ``name``,
+    ``n_classes``, ``n_inputs``, ``exact_posterior`` (False for a data set: eq. (4)
+    unavailable) and ``softmax_affine`` (:func:`jaxsoftmax.problems.is_softmax_affine`: whether
+    the exact posterior is softmax(Wx + b); None without an exact posterior)."""
+    spec, hyper = spec_of(config), hyper_of(config)
+    prob = problem(spec, hyper)
+    out = {
+        "family": config.problem.family,
+        "name": config.problem.dataset if prob is None else prob.name,
+        "n_classes": spec.n_classes,
+        "n_inputs": n_inputs(spec),
+        "exact_posterior": prob is not None,
+        "softmax_affine": None if prob is None else problems.is_softmax_affine(prob),
+    }
+    if prob is not None and not spec.problem:
+        out["name"] = "the paper's engine (Gaussians, shared covariance)"
+    return out
+
+
+def n_inputs(spec: Spec) -> int:
+    """p, the network's input size: 2 for the paper's engine, else the problem's."""
+    return problem_from_key(spec.problem).n_inputs if spec.problem else 2
+
+
+def _dataset(spec: Spec) -> tuple[datasets.Dataset, int] | None:
+    """The data set of a ``data`` problem and its test split's size, or None."""
+    if not spec.problem:
+        return None
+    built = problem_from_key(spec.problem)
+    if not isinstance(built, datasets.Dataset):
+        return None
+    import json
+
+    fraction = json.loads(spec.problem)["test_fraction"]
+    return built, datasets.n_test_for(len(built.y), fraction)
 
 
 def _optimizer(spec: Spec, hyper: Hyper):
@@ -189,19 +296,37 @@ def _pairings(spec: Spec):
 
 
 def setup(spec: Spec, seed, trial, hyper: Hyper) -> tuple[train.TrainState, dict]:
-    """The trial's data and the training state before the first step. Pure; vmap it."""
+    """The trial's data and the training state before the first step. Pure; vmap it.
+
+    Simulated problems: training (and validation) samples by :func:`jaxsoftmax.problems.sample`
+    from the ``train`` (``val``) key, the test sample from the ``test`` key. A data set: the
+    trial's split by :func:`jaxsoftmax.datasets.trial_split` (stratified, standardised on the
+    training split) from the ``test`` key, with the rows each split took (``train_index``,
+    ``test_index``)."""
     k = keys(spec, seed, trial, hyper.hidden if spec.masked else None)
-    prob = problem(spec, hyper)
     q = spec.n_classes
-    x, y = gaussians.sample(k["train"], prob, spec.n_per_class)
-    x_test, y_test = gaussians.sample(k["test"], prob, spec.n_test_per_class)
+    real = _dataset(spec)
+    if real is not None:
+        ds, n_test = real
+        split = datasets.trial_split(k["test"], ds.x, ds.y, n_test, stratify=True)
+        x, y, x_test, y_test = split.x_train, split.y_train, split.x_test, split.y_test
+        extra = {"train_index": split.train_index, "test_index": split.test_index}
+    else:
+        prob = problem(spec, hyper)
+        assert prob is not None
+        x, y = problems.sample(k["train"], prob, spec.n_per_class)
+        x_test, y_test = problems.sample(k["test"], prob, spec.n_test_per_class)
+        extra = {}
     data = {"x": x, "y": y, "t": jax.nn.one_hot(y, q), "x_test": x_test, "y_test": y_test}
+    data.update(extra)
     if spec.early_stopping:
-        x_val, y_val = gaussians.sample(k["val"], prob, spec.n_val_per_class)
+        prob = problem(spec, hyper)
+        assert prob is not None  # a data set with early stopping is refused by config.validate
+        x_val, y_val = problems.sample(k["val"], prob, spec.n_val_per_class)
         data.update(x_val=x_val, t_val=jax.nn.one_hot(y_val, q))
     # Drawn at the program's hidden size: the first `hyper.hidden` units are exactly the
     # network of that size (mlp.init draws hidden-unit-first); the rest are masked.
-    params = mlp.init(k["init"], 2, spec.hidden, q, scale=spec.init_scale)
+    params = mlp.init(k["init"], n_inputs(spec), spec.hidden, q, scale=spec.init_scale)
     if spec.masked:
         data["mask"] = (jnp.arange(spec.hidden) < hyper.hidden).astype(jnp.float32)
     state = train.init_state(
@@ -236,15 +361,25 @@ def advance(spec: Spec, state, data: dict, hyper: Hyper, steps: int):
 
 def _scores(pairing, params, x_test, y_test, exact, mask=None) -> dict:
     # The estimated posteriors are the activation's outputs as they are: logistic outputs are
-    # not renormalised (the paper scores them so).
+    # not renormalised (the paper scores them so), for eq. (4) and the scores of
+    # jaxsoftmax.metrics alike. ``exact`` None (a data set): eq. (4) is NaN, and reported as
+    # unavailable (jaxsoftmax.cli.report), never as a number.
     estimate = pairing.activate(mlp.apply(params, x_test, mask))
     sums = estimate.sum(-1)
+    nan = jnp.asarray(jnp.nan, estimate.dtype)
+    counts, conf_sum, right_sum = metrics._binned(estimate, y_test, metrics.DEFAULT_BINS)
     return {
-        "eq4": gaussians.posterior_error(estimate, exact),
-        "eq4_summed": gaussians.posterior_error(estimate, exact, summed=True),
+        "eq4": nan if exact is None else gaussians.posterior_error(estimate, exact),
+        "eq4_summed": (
+            nan if exact is None else gaussians.posterior_error(estimate, exact, summed=True)
+        ),
         "predicted": jnp.argmax(estimate, axis=-1),
         "output_sum_min": sums.min(),
         "output_sum_max": sums.max(),
+        "log_loss": metrics.log_loss(estimate, y_test),
+        "brier": metrics.brier_score(estimate, y_test),
+        "ece": metrics.expected_calibration_error(estimate, y_test),
+        "calibration": jnp.stack([counts, conf_sum, right_sum]),
     }
 
 
@@ -255,7 +390,12 @@ def evaluate(spec: Spec, state, data: dict, hyper: Hyper, losses, val_losses) ->
     training loss at the returned parameters; ``best_step``: the step whose parameters were
     returned), ``rates`` ``(E, K, K)`` (the class-conditional rates of Tables 4–6),
     ``bayes_error_rate`` ``()`` and ``bayes_rates`` ``(K, K)`` (Table 3) on the same test
-    sample, and with ``record_at`` the ``*_by_length`` metrics ``(E, R)``.
+    sample, and with ``record_at`` the ``*_by_length`` metrics ``(E, R)``. Beside eq. (4),
+    :data:`SCORE_METRICS` ``(E,)`` (log-loss, Brier score, ECE with
+    :data:`jaxsoftmax.metrics.DEFAULT_BINS` equal-width bins) and ``calibration``
+    ``(E, 3, M)``. The exact posterior is :func:`jaxsoftmax.problems.posterior` of
+    :func:`problem`; a data set has none: ``eq4``, ``eq4_summed`` and the Bayes rule's
+    metrics are NaN there (unavailable).
     """
     pairings = _pairings(spec)
     q = spec.n_classes
@@ -270,7 +410,8 @@ def evaluate(spec: Spec, state, data: dict, hyper: Hyper, losses, val_losses) ->
     )
     x_test, y_test = data["x_test"], data["y_test"]
     mask = data.get("mask")
-    exact = gaussians.bayes_posterior(problem(spec, hyper), x_test)
+    prob = problem(spec, hyper)
+    exact = None if prob is None else problems.posterior(prob, x_test)
     out: dict[str, list] = {}
     for pairing, fit in zip(pairings, fits):
         s = _scores(pairing, fit.params, x_test, y_test, exact, mask)
@@ -284,6 +425,10 @@ def evaluate(spec: Spec, state, data: dict, hyper: Hyper, losses, val_losses) ->
             "output_sum_min": s["output_sum_min"],
             "output_sum_max": s["output_sum_max"],
             "rates": gaussians.confusion_rates(s["predicted"], y_test, q),
+            "log_loss": s["log_loss"],
+            "brier": s["brier"],
+            "ece": s["ece"],
+            "calibration": s["calibration"],
         }
         if spec.record_at:
             snaps = jax.vmap(lambda p, pr=pairing: _scores(pr, p, x_test, y_test, exact, mask))(
@@ -295,9 +440,13 @@ def evaluate(spec: Spec, state, data: dict, hyper: Hyper, losses, val_losses) ->
         for name, value in row.items():
             out.setdefault(name, []).append(value)
     result = {name: jnp.stack(values) for name, values in out.items()}
-    bayes = jnp.argmax(exact, axis=-1)
-    result["bayes_error_rate"] = jnp.mean(bayes != y_test)
-    result["bayes_rates"] = gaussians.confusion_rates(bayes, y_test, q)
+    if exact is None:  # no Bayes rule without an exact posterior
+        result["bayes_error_rate"] = jnp.asarray(jnp.nan, jnp.float32)
+        result["bayes_rates"] = jnp.full((q, q), jnp.nan, jnp.float32)
+    else:
+        bayes = jnp.argmax(exact, axis=-1)
+        result["bayes_error_rate"] = jnp.mean(bayes != y_test)
+        result["bayes_rates"] = gaussians.confusion_rates(bayes, y_test, q)
     return result
 
 
@@ -557,19 +706,20 @@ def _layout_from_json(data) -> tuple:
     return tuple((name, tuple(shape), dtype) for name, shape, dtype in data)
 
 
-FUSED_WORK = 1.5e11
-"""Training work (floating-point operations, :func:`training_work`) up to which a CPU run is
-ONE program by default: about twice the paper's reproduction (6.9e10), whose training takes
-~4 s on a 2-core CPU, so a run without progress between calls stays under ~10 s there."""
+FUSED_WORK = 1e11
+"""Training work (multiply–adds, :func:`training_work`) up to which a CPU run is ONE program
+by default: about twice the paper's reproduction (4.3e10), whose training takes ~4 s on a
+2-core CPU, so a run without progress between calls stays under ~10 s there."""
 
 
-def training_work(spec: Spec, units: int, inputs: int = 2) -> float:
-    """Floating-point operations of training ``units`` units: steps × estimators × training
-    points × hidden × (inputs + classes) multiply–adds, ×2 for the forward pass and ×4 for
-    the backward: a rough size, to choose the form of the program, not a benchmark."""
-    points = spec.n_classes * spec.n_per_class
-    per_step = points * spec.hidden * (inputs + spec.n_classes) * 6
-    return float(units) * spec.steps * len(spec.estimators) * per_step
+def training_work(spec: Spec, units: int = 1) -> float:
+    """Multiply–adds of training ``units`` units, roughly: steps × estimators × training
+    points × (forward + backward ≈ 3 ×) the network's weights. A size to choose the form
+    of a program and a sweep's chunk size (:func:`jaxsoftmax.sweeps.plan.default_chunk_size`),
+    not a benchmark."""
+    n = spec.n_per_class * spec.n_classes
+    weights = spec.hidden * (n_inputs(spec) + 1) + spec.n_classes * (spec.hidden + 1)
+    return 3.0 * units * spec.steps * len(spec.estimators) * n * weights
 
 
 def default_calls(spec: Spec, devices: Sequence, units: int = 1) -> int:

@@ -29,6 +29,7 @@ with class-specific variances, Poisson rates on a grid, Bernoulli features.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -43,11 +44,14 @@ from .expfamily._constraints import _is_tracer
 from .gaussians import PAPER_MEANS, GaussianProblem
 
 __all__ = [
+    "FAMILIES",
     "RECIPES",
+    "FamilyEntry",
     "GaussianClassCovariances",
     "Problem",
     "affine_form",
     "bernoulli_features",
+    "build",
     "from_gaussian_problem",
     "gaussian_circle",
     "gaussian_heteroscedastic",
@@ -58,6 +62,7 @@ __all__ = [
     "posterior",
     "posterior_logits",
     "recipe",
+    "register_family",
     "sample",
 ]
 
@@ -533,3 +538,235 @@ def recipe(name: str, **kwargs: Any) -> Problem:
     if bad:
         raise ValueError(f"recipe: {name} takes no argument(s) {bad}; its arguments: {allowed}")
     return fn(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Families by name: what a configuration's ``problem.family`` names
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FamilyEntry:
+    """A family a configuration may name (``problem.family``).
+
+    Attributes:
+      make: the family's constructor, called with the configuration's ``problem.params``
+        as keyword arguments (e.g. ``expfamily.binomial`` with ``n_trials``).
+      class_params: ``(n_classes, n_inputs) -> (K, p)`` default class parameters, used when
+        the configuration gives none (``problem.class_params``).
+      recipe: instead of ``make`` and ``class_params``: the name of a recipe of
+        :data:`RECIPES` that builds the whole problem (called with ``n_classes``,
+        ``n_inputs`` and ``problem.params``).
+      defaults: keyword arguments of ``make`` when the configuration gives none.
+    """
+
+    make: Callable[..., Family] | None = None
+    class_params: Callable[[int, int], np.ndarray] | None = None
+    recipe: str | None = None
+    defaults: dict = dataclasses.field(default_factory=dict)
+
+
+def _grid_levels(k: int, p: int, low: float, high: float) -> np.ndarray:
+    g = 2
+    while g**p < k:
+        g += 1
+    levels = np.geomspace(low, high, g)
+    return np.stack(np.meshgrid(*([levels] * p), indexing="ij"), -1).reshape(-1, p)[:k]
+
+
+def _positive_means(k: int, p: int) -> np.ndarray:
+    """Means (rates) on :func:`poisson_grid`'s grid, 1 … 4 (positive families)."""
+    return _grid_levels(k, p, 1.0, 4.0).astype(np.float32)
+
+
+def _probability_code(k: int, p: int) -> np.ndarray:
+    """:func:`bernoulli_features`' probabilities, ½ ± 0.3 by the bits of k (p >= ⌈log₂ K⌉)."""
+    bits = max(1, math.ceil(math.log2(k)))
+    if p < bits:
+        raise ValueError(
+            f"problem.n_inputs: {k} classes need at least {bits} inputs for this family's "
+            f"default class parameters (one bit of the class index each), got {p}"
+        )
+    code = (np.arange(k)[:, None] >> (np.arange(p) % bits)[None, :]) & 1
+    return (0.5 + 0.6 * (code - 0.5)).astype(np.float32)
+
+
+def _simplex_rows(k: int, p: int) -> np.ndarray:
+    """Category probabilities (K, p), row k ∝ exp(t_k · j), t_k evenly spaced in [−1, 1]
+    (distinct classes for any K with p >= 2 categories)."""
+    if p < 2:
+        raise ValueError(f"problem.n_inputs: a multinomial needs at least 2 categories, got {p}")
+    t = np.linspace(-1.0, 1.0, k)[:, None] * np.arange(p)[None, :]
+    w = np.exp(t - t.max(axis=1, keepdims=True))
+    return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _circle_means(k: int, p: int) -> np.ndarray:
+    if p < 2:
+        raise ValueError(f"problem.n_inputs: Gaussian means on a circle need p >= 2, got {p}")
+    return _circle(k, 2.0, p).astype(np.float32)
+
+
+FAMILIES: dict[str, FamilyEntry] = {
+    # "gaussian": the paper's engine path (problem.separation, problem.covariance); see build().
+    "gaussian": FamilyEntry(recipe="gaussian_circle"),
+    "gaussian_heteroscedastic": FamilyEntry(recipe="gaussian_heteroscedastic"),
+    "gaussian_isotropic": FamilyEntry(
+        expfamily.gaussian_isotropic, _circle_means, defaults={"variance": 1.0}
+    ),
+    "poisson": FamilyEntry(recipe="poisson_grid"),
+    "bernoulli": FamilyEntry(recipe="bernoulli_features"),
+    "binomial": FamilyEntry(expfamily.binomial, _probability_code, defaults={"n_trials": 10}),
+    "multinomial": FamilyEntry(expfamily.multinomial, _simplex_rows, defaults={"n_trials": 10}),
+    "categorical": FamilyEntry(expfamily.categorical, _simplex_rows),
+    "exponential": FamilyEntry(expfamily.exponential, _positive_means),
+    "gamma": FamilyEntry(expfamily.gamma, _positive_means, defaults={"shape": 2.0}),
+    "geometric": FamilyEntry(expfamily.geometric, _probability_code),
+    "negative_binomial": FamilyEntry(
+        expfamily.negative_binomial, _probability_code, defaults={"r": 5.0}
+    ),
+}
+"""The families a configuration's ``problem.family`` may name: every family of
+:mod:`jaxsoftmax.expfamily` (``gaussian`` is the shared-covariance Gaussian), the
+heteroscedastic Gaussian (QDA), and whatever a plugin adds with :func:`register_family`.
+``data`` (a real data set, :mod:`jaxsoftmax.datasets`) is the configuration's other kind."""
+
+
+def register_family(
+    name: str,
+    make: Callable[..., Family],
+    class_params: Callable[[int, int], Any],
+    *,
+    defaults: dict | None = None,
+    replace: bool = False,
+) -> None:
+    """Makes a user's family available to configurations as ``problem.family = name``
+    (call it at the top level of a ``--plugin`` file).
+
+    Args:
+      name: the name configurations give.
+      make: builds the family from the configuration's ``problem.params`` (keyword
+        arguments; ``defaults`` when it gives none), e.g. a dataclass subclassing
+        :class:`jaxsoftmax.expfamily.ExponentialFamily`.
+      class_params: ``(n_classes, n_inputs) -> (K, p)`` default class parameters (a
+        configuration may give its own, ``problem.class_params``).
+      replace: allow redefining an existing name (refused otherwise).
+    """
+    if not isinstance(name, str) or not name or name == "data":
+        raise ValueError(
+            f"register_family: name must be a non-empty string other than 'data', got {name!r}"
+        )
+    if name in FAMILIES and not replace:
+        raise ValueError(
+            f"register_family: family {name!r} is already registered; pass replace=True to "
+            "redefine it"
+        )
+    if not callable(make) or not callable(class_params):
+        raise TypeError("register_family: make and class_params must be callables")
+    FAMILIES[name] = FamilyEntry(make, class_params, None, dict(defaults or {}))
+
+
+def _recipe_family(family: str, n_inputs: int, **kwargs: Any) -> Family:
+    """The family object of a recipe family given explicit class parameters: ``gaussian``
+    (``cov``, default I), ``gaussian_heteroscedastic`` (``covs``, K × p × p), ``poisson``,
+    ``bernoulli``."""
+    if family == "gaussian":
+        cov = kwargs.pop("cov", None)
+        fam: Family = expfamily.gaussian_shared_covariance(
+            np.eye(n_inputs, dtype=np.float32) if cov is None else np.asarray(cov, np.float32)
+        )
+    elif family == "gaussian_heteroscedastic":
+        if "covs" not in kwargs:
+            raise TypeError("explicit class_params need the class covariances, params covs")
+        fam = GaussianClassCovariances(jnp.asarray(kwargs.pop("covs"), jnp.float32))
+    elif family == "poisson":
+        fam = expfamily.poisson()
+    else:
+        fam = expfamily.bernoulli()
+    if kwargs:
+        raise TypeError(f"unexpected arguments {sorted(kwargs)}")
+    return fam
+
+
+def build(
+    family: str,
+    n_classes: int,
+    n_inputs: int,
+    *,
+    recipe_name: str = "",
+    params: dict | None = None,
+    class_params: Any = None,
+    priors: Any = None,
+) -> Problem:
+    """The :class:`Problem` a configuration describes (``problem.family``, ``.recipe``,
+    ``.params``, ``.class_params``, ``.priors``, ``.n_classes``, ``.n_inputs``).
+
+    With ``recipe_name`` (or a family whose entry is a recipe, and no ``class_params``): the
+    recipe with ``n_classes``, ``n_inputs`` (where it takes them) and ``params``. Otherwise
+    the family's constructor with ``params`` (its defaults where absent), the given
+    ``class_params`` or the family's default ones, and ``priors`` (equal when None).
+
+    Raises:
+      ValueError: an unknown family or recipe (the known ones listed), a recipe of another
+        family, shapes that do not match ``n_classes``/``n_inputs``, values outside the
+        family's domain (named by :func:`make_problem`).
+    """
+    import inspect
+
+    if family not in FAMILIES:
+        raise ValueError(
+            f"problem.family: unknown family {family!r}; known: {', '.join(FAMILIES)}, data"
+        )
+    entry = FAMILIES[family]
+    params = dict(params or {})
+    rname = recipe_name or (entry.recipe if class_params is None else None)
+    if rname:
+        if rname not in RECIPES:
+            raise ValueError(f"problem.recipe: unknown recipe {rname!r}; known: {sorted(RECIPES)}")
+        if recipe_name and entry.recipe is None and rname != family:
+            raise ValueError(f"problem.recipe: recipe {rname!r} does not build family {family!r}")
+        fn = RECIPES[rname]
+        takes = inspect.signature(fn).parameters
+        kwargs = {k: v for k, v in (("n_classes", n_classes), ("n_inputs", n_inputs)) if k in takes}
+        prob = recipe(rname, **kwargs, **params)
+        if (prob.n_classes, prob.n_inputs) != (n_classes, n_inputs):
+            raise ValueError(
+                f"problem.recipe: {rname} gives {prob.n_classes} classes and {prob.n_inputs} "
+                f"inputs; set problem.n_classes = {prob.n_classes} and problem.n_inputs = "
+                f"{prob.n_inputs}"
+            )
+        fam_of = {
+            "paper": "gaussian",
+            "gaussian_circle": "gaussian",
+            "gaussian_heteroscedastic": "gaussian_heteroscedastic",
+            "poisson_grid": "poisson",
+            "bernoulli_features": "bernoulli",
+        }.get(rname)
+        if fam_of is not None and fam_of != family:
+            raise ValueError(
+                f"problem.recipe: recipe {rname!r} builds family {fam_of!r}, not {family!r}"
+            )
+        if priors is not None:
+            prob = make_problem(prob.family, prob.class_params, priors, name=prob.name)
+        return prob
+    make: Callable[..., Family]
+    if entry.make is None:  # a recipe family given explicit class parameters
+        make = functools.partial(_recipe_family, family, n_inputs)
+    else:
+        make = entry.make
+    kwargs = {**entry.defaults, **params}
+    try:
+        fam = make(**kwargs)
+    except TypeError as err:
+        raise ValueError(f"problem.params: family {family!r} cannot take {kwargs}: {err}") from None
+    if class_params is None:
+        assert entry.class_params is not None
+        class_params = entry.class_params(n_classes, n_inputs)
+    cp = np.asarray(class_params, np.float32)
+    if cp.shape != (n_classes, n_inputs):
+        raise ValueError(
+            f"problem.class_params: expected shape (n_classes, n_inputs) = ({n_classes}, "
+            f"{n_inputs}), got {cp.shape}"
+        )
+    pri = None if priors is None else np.asarray(priors, np.float32)
+    return make_problem(fam, cp, pri, name=family)

@@ -13,7 +13,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ENGINE_MODULES", "definition_sources", "engine_sources", "sources_digest"]
+__all__ = [
+    "ENGINE_MODULES",
+    "definition_sources",
+    "engine_sources",
+    "family_sources",
+    "sources_digest",
+]
 
 # The modules whose source computes a sweep's numbers (definitions' own files are added per
 # pairing: a plugin's file, the symbolic definitions).
@@ -27,6 +33,18 @@ ENGINE_MODULES = (
     "jaxsoftmax.gaussians",
     "jaxsoftmax.experiment",
     "jaxsoftmax.config",
+    "jaxsoftmax.problems",
+    "jaxsoftmax.metrics",
+    "jaxsoftmax.datasets",
+    "jaxsoftmax.expfamily._base",
+    "jaxsoftmax.expfamily._constraints",
+    "jaxsoftmax.expfamily._continuous",
+    "jaxsoftmax.expfamily._counts",
+    "jaxsoftmax.expfamily._discrete",
+    "jaxsoftmax.expfamily._gaussian",
+    "jaxsoftmax.expfamily._posterior",
+    "jaxsoftmax.expfamily._priors",
+    "jaxsoftmax.expfamily._quadratic",
 )
 
 
@@ -134,9 +152,33 @@ def definition_sources(name: str) -> dict[str, str]:
     return {_short(f): _file_digest(f) for f in sorted(files)}
 
 
+def family_sources() -> set[str]:
+    """The source files of the families a plugin registered
+    (:func:`jaxsoftmax.problems.register_family`): their constructors and default class
+    parameters, whose code computes a problem's numbers as the engine's does."""
+    import inspect
+
+    from .problems import FAMILIES
+
+    files: set[str] = set()
+    for entry in FAMILIES.values():
+        for obj in (entry.make, entry.class_params):
+            if obj is None or getattr(obj, "__module__", "").startswith("jaxsoftmax."):
+                continue
+            try:
+                f = inspect.getsourcefile(obj)
+            except TypeError:
+                f = None
+            files |= {f} if f else _sources([obj])
+    return files
+
+
 def engine_sources() -> dict[str, str]:
-    """``{file: digest}`` of :data:`ENGINE_MODULES`."""
-    return {_short(f): _file_digest(f) for f in map(_module_file, ENGINE_MODULES) if f}
+    """``{file: digest}`` of :data:`ENGINE_MODULES` and of the families plugins registered
+    (:func:`family_sources`)."""
+    files = [f for f in map(_module_file, ENGINE_MODULES) if f]
+    files += sorted(family_sources() - set(files))
+    return {_short(f): _file_digest(f) for f in files}
 
 
 def sources_digest(estimators: Iterable[str]) -> str:

@@ -92,10 +92,14 @@ def test_reproduce_writes_a_world_readable_report_results_and_figures(reproduced
     positions = [text.index(h) for h in headings]
     assert positions == sorted(positions)  # tables in the paper's order
     assert "![eq4_boxplot.png](eq4_boxplot.png)" in text
+    assert "![reliability.png](reliability.png)" in text
+    assert "The exact posterior **is softmax-affine** in x" in text  # the paper's problem
+    assert "15 equal-width bins" in text  # the ECE's binning stated
     for name in (
         "report.md",
         "results.json",
         "eq4_boxplot.png",
+        "reliability.png",
         "posterior_plane.png",
         "confusion_heatmaps.png",
         "fig1_cross_entropy.png",
@@ -496,7 +500,10 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str]]:
             ["sweep", str(good), "--set", "training.learning_rate=-1"],
             "expected a finite number > 0, got -1",
         ),
-        (["sweep", "--example", "nope"], "no such example sweep; expected one of n_per_class"),
+        (
+            ["sweep", "--example", "nope"],
+            "no such example sweep; expected one of families, n_per_class",
+        ),
         (["sweep"], "give a sweep description file or --example NAME"),
         (["nonsense"], "unknown command 'nonsense'"),
     ]

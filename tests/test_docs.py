@@ -176,7 +176,8 @@ def parse(page: str) -> _Text:
 def test_site_has_every_page(site):
     for page in (
         "index", "getting-started", "tour", "derivations", "derivations/TABLE1", "atlas",
-        "reproduction", "sweeps", "benchmarks", "howto/index", "api/index", "api/jaxsoftmax",
+        "reproduction", "sweeps", "families", "benchmarks", "howto/index", "api/index",
+        "api/jaxsoftmax",
         *(f"howto/{p.stem}" for p in HOWTOS),
         *(f"api/{m}" for m in ("activations", "penalties", "pairings", "expfamily",
                                 "gaussians", "problems", "metrics", "datasets", "mlp", "train",

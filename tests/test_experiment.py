@@ -288,6 +288,6 @@ def test_a_short_cpu_run_is_one_program_and_a_long_one_shows_progress():
     # with no progress until it ends.
     cpu = jax.devices("cpu")
     paper = X.spec_of(C.validate(C.Config()))
-    assert X.training_work(paper, 100) == pytest.approx(6.912e10)
+    assert X.training_work(paper, 100) == pytest.approx(4.32e10)
     assert X.default_calls(paper, cpu, 100) == 1
     assert X.default_calls(paper, cpu, 1000) == X.n_calls(paper.steps) == 10

@@ -106,6 +106,7 @@ def test_the_wheel_ships_the_commands_and_the_package_data(wheel):
         "jaxsoftmax/sweeps/store.py",
         "jaxsoftmax/examples/sweeps/n_per_class.toml",
         "jaxsoftmax/examples/sweeps/protocols.toml",
+        "jaxsoftmax/examples/sweeps/families.toml",
         "jaxsoftmax/derivations/TABLE1.md",
     ):
         assert needed in names, needed

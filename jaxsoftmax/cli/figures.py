@@ -87,9 +87,9 @@ def eq4_figure(results: dict, out: Path) -> str:
     return save(fig, out / "eq4_boxplot.png")
 
 
-def confusion_heatmaps(summary: dict, out: Path) -> str:
+def confusion_heatmaps(summary: dict, out: Path, bayes: bool = True) -> str:
     plt = _plt()
-    tables = {"Bayes rule (empirical)": summary["bayes_rates_empirical"]}
+    tables = {"Bayes rule (empirical)": summary["bayes_rates_empirical"]} if bayes else {}
     names = sorted(summary["rates"], key=lambda n: paper.TABLE_NUMBER.get(n, 99))
     tables.update({paper.label(n): summary["rates"][n] for n in names})
     fig, axes = plt.subplots(1, len(tables), figsize=(3.2 * len(tables), 3.2), squeeze=False)
@@ -137,7 +137,8 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
     @jax.jit
     def surfaces(points, params):
         prob = experiment.problem(spec, hyper)
-        out = [js.gaussians.bayes_posterior(prob, points)[:, 0]]
+        assert prob is not None  # drawn only for problems with an exact posterior
+        out = [js.problems.posterior(prob, points)[:, 0]]
         for name, p in zip(names, params):
             out.append(js.get_pairing(name).activate(mlp.apply(p, points))[:, 0])
         return jnp.stack(out)
@@ -191,6 +192,38 @@ def posterior_plane(config: C.Config, results: dict, out: Path) -> str:
     return save(fig, out / "posterior_plane.png", tight=False)
 
 
+def reliability_figure(summary: dict, out: Path) -> str:
+    """The reliability diagram of each estimator, pooled over trials: accuracy against mean
+    top-label confidence per equal-width bin (Guo et al. 2017, section 2), the diagonal
+    (perfect calibration) dashed, the mean of the per-trial ECEs in each legend entry."""
+    plt = _plt()
+    cal = summary["calibration"]
+    bins = cal["bins"]
+    fig, ax = plt.subplots(figsize=(5.0, 4.6))
+    ax.plot([0, 1], [0, 1], "k--", linewidth=0.8, label="perfect calibration")
+    for name, c in cal["estimators"].items():
+        conf = np.asarray(c["confidence"], float)
+        acc = np.asarray(c["accuracy"], float)
+        seen = np.isfinite(conf)
+        ece = summary["scores"][name]["ece"]["mean"]
+        ax.plot(
+            conf[seen],
+            acc[seen],
+            "o-",
+            markersize=3,
+            label=f"{paper.label(name)} (mean ECE per trial {ece:.3f})",
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean top-label confidence in the bin")
+    ax.set_ylabel("accuracy in the bin")
+    ax.set_title(
+        f"Reliability diagram, test samples of every trial ({bins} equal-width bins)", fontsize=9
+    )
+    ax.legend(fontsize=7, loc="upper left")
+    return save(fig, out / "reliability.png")
+
+
 def reproduction_figures(
     config: C.Config,
     results: dict,
@@ -199,15 +232,21 @@ def reproduction_figures(
     surfaces: dict[str, bytes] | None = None,
 ) -> list[str]:
     """Every figure of the reproduction, written into ``out``; one log line as each starts
-    (importing matplotlib and drawing take seconds: never a silent wait). ``surfaces``:
-    Figures 1 and 2 drawn before (:func:`penalty_surface_pngs`), if they were."""
+    (importing matplotlib and drawing take seconds: never a silent wait). Eq. (4)'s box plot
+    and the posterior plane need an exact posterior (the plane also two inputs); the
+    reliability diagram needs results with the calibration bins. ``surfaces``: Figures 1
+    and 2 drawn before (:func:`penalty_surface_pngs`), if they were."""
     out = Path(out)
-    steps = [
-        ("Table 2's eq. (4) per trial", lambda: [eq4_figure(results, out)]),
-        ("Tables 3-6 as heat maps", lambda: [confusion_heatmaps(summary, out)]),
-        ("the posterior plane", lambda: [posterior_plane(config, results, out)]),
-        ("Figures 1 and 2", lambda: penalty_surfaces(out, surfaces)),
-    ]
+    exact = summary.get("eq4_available", True)
+    steps = []
+    if exact:
+        steps.append(("Table 2's eq. (4) per trial", lambda: [eq4_figure(results, out)]))
+    steps.append(("Tables 3-6 as heat maps", lambda: [confusion_heatmaps(summary, out, exact)]))
+    if "calibration" in summary:
+        steps.append(("the reliability diagram", lambda: [reliability_figure(summary, out)]))
+    if exact and config.problem.n_inputs == 2 and config.problem.family.startswith("gaussian"):
+        steps.append(("the posterior plane", lambda: [posterior_plane(config, results, out)]))
+    steps.append(("Figures 1 and 2", lambda: penalty_surfaces(out, surfaces)))
     names: list[str] = []
     start = time.perf_counter()
     for i, (what, draw) in enumerate(steps, 1):

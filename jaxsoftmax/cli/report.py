@@ -24,9 +24,19 @@ MOVING = 1e-3  # relative fall of the training loss over the last 10% of steps
 def protocol(config: C.Config) -> str:
     """One sentence: the set-up and the training protocol."""
     t, p = config.training, config.problem
+    if p.family == "data":
+        sizes = (
+            f"the data set {p.dataset!r} ({p.n_classes} classes, {p.n_inputs} inputs) split "
+            f"anew in each trial, {p.test_fraction:g} of it (stratified) for testing and the "
+            "rest for training, standardised on the training split, "
+        )
+    else:
+        sizes = (
+            f"{p.n_per_class} training and {p.n_test_per_class} independent test observations "
+            "per class, "
+        )
     text = (
-        f"{config.trials} trials (seed {config.seed}), {p.n_per_class} training and "
-        f"{p.n_test_per_class} independent test observations per class, "
+        f"{config.trials} trials (seed {config.seed}), {sizes}"
         f"h = {config.model.hidden} hidden units, {t.optimizer} (learning rate "
         f"{t.learning_rate:g}"
         + (f", decoupled weight decay {t.weight_decay:g}" if t.weight_decay else "")
@@ -55,10 +65,11 @@ def across_seeds(a: dict) -> list[str]:
     n = len(a["seeds"])
     seeds = f"seeds {a['seeds'][0]}–{a['seeds'][-1]}"
     label = paper.label
+    metric = "log-loss" if a.get("metric") == "log_loss" else "eq. (4)"
     lines = [
         f"### Across {n} seeds ({seeds}, this protocol, {n} × the trials above)",
         "",
-        "| mean eq. (4), largest (worst) > ... > smallest (best) | seeds |",
+        f"| mean {metric}, largest (worst) > ... > smallest (best) | seeds |",
         "|---|---|",
     ]
     for key, count in sorted(a["rankings"].items(), key=lambda kv: -kv[1]):
@@ -76,21 +87,115 @@ def across_seeds(a: dict) -> list[str]:
     return lines
 
 
+def problem_section(problem: dict) -> list[str]:
+    """The problem in words, and whether its exact posterior is softmax-affine in x
+    (:func:`jaxsoftmax.experiment.problem_summary`)."""
+    lines = [
+        "## The problem",
+        "",
+        f"Family `{problem['family']}` ({problem['name']}): {problem['n_classes']} classes, "
+        f"{problem['n_inputs']} inputs.",
+        "",
+    ]
+    if not problem["exact_posterior"]:
+        lines.append(
+            "**No exact posterior** (real data): eq. (4), which scores the estimates against "
+            "the exact Bayes posterior, is **unavailable**, and so are the Bayes rule's rates. "
+            "Reported instead: the test error rate, the log-loss, the Brier score and the "
+            "expected calibration error, which need none."
+        )
+    elif problem["softmax_affine"]:
+        lines.append(
+            "The exact posterior **is softmax-affine** in x: P(C_k | x) = softmax(Wx + b)_k "
+            "(Dunne & Campbell, eq. 3: a shared-dispersion exponential family with T(x) = x), "
+            "the form the softmax output unit can represent exactly."
+        )
+    else:
+        lines.append(
+            "The exact posterior is **not softmax-affine** in x: its logits are not affine in "
+            "x (for heteroscedastic Gaussians, QDA, they are quadratic: Hastie, Tibshirani & "
+            "Friedman, eq. 4.12), so no softmax of an affine map of x reproduces it; the "
+            "hidden layer must supply the curvature."
+        )
+    return lines
+
+
+def scores_section(summary: dict) -> list[str]:
+    """The scores that need no exact posterior: log-loss, Brier score, ECE (its binning
+    stated), the error rate, the ranking and paired comparisons by log-loss."""
+    label = paper.label
+    bins = summary["calibration"]["bins"]
+    lines = [
+        "",
+        "## Scores that need no exact posterior",
+        "",
+        "Mean over trials [95% interval]. Log-loss: mean −log P̂(true class | x) on the test "
+        "sample (Bishop 2006, eq. 4.108; outputs not renormalised, clipped below at the "
+        "float32 ε). Brier: Σ_k (P̂_k − 1{y = k})² averaged (Brier 1950). ECE: the expected "
+        f"calibration error of the top label over **{bins} equal-width bins** of the "
+        "top-label confidence on [0, 1], right-closed ((m−1)/M, m/M], empty bins left out "
+        "(Guo et al. 2017, eq. 3).",
+        "",
+        "| estimator | log-loss | Brier | ECE | error rate |",
+        "|---|---|---|---|---|",
+    ]
+
+    def ci(d, digits=4):
+        return (
+            f"{_fmt(d['mean'], digits)} [{_fmt(d['ci_low'], digits)}, {_fmt(d['ci_high'], digits)}]"
+        )
+
+    for name, sc in summary["scores"].items():
+        er = summary["error_rate"][name]
+        lines.append(
+            f"| {label(name)} | {ci(sc['log_loss'])} | {ci(sc['brier'])} | {ci(sc['ece'])} "
+            f"| {ci(er)} |"
+        )
+    rank = summary["ranking_log_loss"]
+    if len(rank) > 1:
+        means = {n: summary["scores"][n]["log_loss"]["mean"] for n in rank}
+        lines += [
+            "",
+            "**Ranking** by mean log-loss, largest (worst) first: "
+            + ranking_text(rank, means)
+            + ".",
+        ]
+    if summary["paired_log_loss"]:
+        lines += _paired_section(summary["paired_log_loss"], "log-loss")
+    return lines
+
+
 def _fmt(x: float, digits: int = 4) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
 
 
-def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]) -> str:
-    """The reproduction's report: Tables 2–6 in the paper's order beside the paper's values,
-    the differences with 95% intervals, the paired tests, the ranking explained, convergence,
-    and the figures embedded."""
+def reproduction(
+    config: C.Config,
+    summary: dict,
+    meta: dict,
+    figures: list[str],
+    problem: dict | None = None,
+) -> str:
+    """The reproduction's report: the problem (whether its exact posterior is softmax-affine),
+    Tables 2–6 in the paper's order beside the paper's values, the differences with 95%
+    intervals, the paired tests, the ranking explained, the scores that need no exact
+    posterior (log-loss, Brier, ECE), convergence, and the figures embedded. ``problem``:
+    :func:`jaxsoftmax.experiment.problem_summary` (computed when not given)."""
     from ..gaussians import analytic_paper_rates  # imports JAX: only when reporting
 
+    if problem is None:
+        from ..experiment import problem_summary
+
+        problem = problem_summary(config)
     label = paper.label
     t2 = summary["table2"]
     names = list(t2)
-    paper_setup = config.problem.n_classes == 4 and config.problem.separation == 1.0
-    lines = [
+    paper_setup = (
+        C.is_paper_engine(config)
+        and config.problem.n_classes == 4
+        and config.problem.separation == 1.0
+    )
+    head = [
         "# Dunne & Campbell (1997), section 4.1, reproduced with jaxsoftmax",
         "",
         protocol(config) + ". "
@@ -98,6 +203,89 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         f"jaxsoftmax {meta['jaxsoftmax']}). Every number below is from this one run "
         f"(one seed, {config.trials} trials); `results.json` holds every per-trial value.",
         "",
+        *problem_section(problem),
+        "",
+    ]
+    if summary.get("eq4_available", True):
+        lines = head + _table2(config, summary, paper_setup)
+    else:
+        lines = [
+            *head,
+            "## Table 2: eq. (4) — unavailable",
+            "",
+            "Eq. (4) needs the exact posterior, which a real data set does not have; the "
+            "estimators are compared by the scores below instead.",
+        ]
+    if "scores" in summary:
+        lines += scores_section(summary)
+    if "across_seeds" in summary and (summary["paired"] or summary.get("paired_log_loss")):
+        lines += ["", *across_seeds(summary["across_seeds"])]
+    lines += [
+        "",
+        "## Tables 3–6: class-conditional classification rates (rows: true class)",
+        "",
+    ]
+    exact = problem["exact_posterior"]
+    if exact:
+        lines += [f"### Table {paper.TABLE_NUMBER['bayes']}: the Bayes rule", ""]
+        bayes_trace = float(np.trace(np.asarray(summary["bayes_rates_empirical"])))
+        if paper_setup:
+            lines += [
+                "Analytic (Φ(1)², Φ(1)Φ(−1), Φ(−1)²):",
+                "",
+                *rates_table(analytic_paper_rates()),
+            ]
+        lines += [
+            "",
+            "Empirical, the Bayes rule on our test samples:",
+            "",
+            *rates_table(summary["bayes_rates_empirical"]),
+            "",
+            f"Trace: {bayes_trace:.4f} on our test samples"
+            + (f", {float(np.trace(analytic_paper_rates())):.4f} analytic" if paper_setup else "")
+            + ".",
+        ]
+        if paper_setup:
+            lines += ["", "The paper's:", "", *rates_table(paper.TABLES["bayes"])]
+    else:
+        lines.append("No Bayes rule without an exact posterior: the estimators' rates only.")
+    order = sorted(names, key=lambda n: paper.TABLE_NUMBER.get(n, 99))
+    for name in order:
+        num = paper.TABLE_NUMBER.get(name)
+        head_ = f"Table {num}: {label(name)}" if num else label(name)
+        ours_rates = summary["rates"][name]
+        lines += ["", f"### {head_}", "", "Ours (mean over trials):", "", *rates_table(ours_rates)]
+        trace = f"Trace: ours {np.trace(np.asarray(ours_rates)):.4f}"
+        theirs_rates = None
+        if paper_setup and name in paper.TABLES:
+            theirs_rates = paper.TABLES[name]
+            lines += ["", "The paper's:", "", *rates_table(theirs_rates)]
+            trace += f", paper {np.trace(np.asarray(theirs_rates)):.4f}"
+        er = summary["error_rate"][name]
+        if exact:
+            lines += [
+                "",
+                f"{trace}; test error rate {er['mean']:.4f} [{er['ci_low']:.4f}, "
+                f"{er['ci_high']:.4f}] (Bayes rule: {summary['bayes_error_rate']:.4f}).",
+                "",
+                trace_comment(ours_rates, er, summary["bayes_rates_empirical"], theirs_rates),
+            ]
+        else:
+            lines += [
+                "",
+                f"{trace}; test error rate {er['mean']:.4f} [{er['ci_low']:.4f}, "
+                f"{er['ci_high']:.4f}].",
+            ]
+    return _tail(config, summary, names, figures, lines)
+
+
+def _table2(config: C.Config, summary: dict, paper_setup: bool) -> list[str]:
+    """Table 2 (eq. (4)), the ranking and the paired tests by eq. (4)."""
+    label = paper.label
+    t2 = summary["table2"]
+    names = list(t2)
+    engine = C.is_paper_engine(config)  # the paper's values compare with its problem only
+    lines = [
         "## Table 2: eq. (4), mean and variance over trials",
         "",
         "Eq. (4) as printed averages over the N test points, so it cannot exceed √2; the "
@@ -113,7 +301,7 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
     for name in names:
         r = t2[name]
         e, s = r["eq4"], r["eq4_summed"]
-        pm, pv = paper.TABLE2.get(name, (np.nan, np.nan))
+        pm, pv = paper.TABLE2.get(name, (np.nan, np.nan)) if engine else (np.nan, np.nan)
         diff = (
             f"{r['diff']:+.3f} [{r['diff_ci'][0]:+.3f}, {r['diff_ci'][1]:+.3f}]"
             if "diff" in r
@@ -123,7 +311,7 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
             f"| {label(name)} | {_fmt(e['mean'])} | {_fmt(e['var'], 5)} | {_fmt(s['mean'], 3)} "
             f"| {_fmt(s['var'], 3)} | {_fmt(pm, 3)} ({_fmt(pv, 3)}) | {diff} |"
         )
-    ours, theirs = summary["ranking"], summary["paper_ranking"]
+    ours, theirs = summary["ranking"], summary["paper_ranking"] if engine else []
     same = [n for n in ours if n in theirs] == theirs
     if len(names) > 1:
         lines += [
@@ -158,51 +346,7 @@ def reproduction(config: C.Config, summary: dict, meta: dict, figures: list[str]
         )
     if summary["paired"]:
         lines += _paired_section(summary["paired"])
-    if "across_seeds" in summary and summary["paired"]:
-        lines += ["", *across_seeds(summary["across_seeds"])]
-    lines += [
-        "",
-        "## Tables 3–6: class-conditional classification rates (rows: true class)",
-        "",
-        f"### Table {paper.TABLE_NUMBER['bayes']}: the Bayes rule",
-        "",
-    ]
-    bayes_trace = float(np.trace(np.asarray(summary["bayes_rates_empirical"])))
-    if paper_setup:
-        lines += ["Analytic (Φ(1)², Φ(1)Φ(−1), Φ(−1)²):", "", *rates_table(analytic_paper_rates())]
-    lines += [
-        "",
-        "Empirical, the Bayes rule on our test samples:",
-        "",
-        *rates_table(summary["bayes_rates_empirical"]),
-        "",
-        f"Trace: {bayes_trace:.4f} on our test samples"
-        + (f", {float(np.trace(analytic_paper_rates())):.4f} analytic" if paper_setup else "")
-        + ".",
-    ]
-    if paper_setup:
-        lines += ["", "The paper's:", "", *rates_table(paper.TABLES["bayes"])]
-    order = sorted(names, key=lambda n: paper.TABLE_NUMBER.get(n, 99))
-    for name in order:
-        num = paper.TABLE_NUMBER.get(name)
-        head = f"Table {num}: {label(name)}" if num else label(name)
-        ours_rates = summary["rates"][name]
-        lines += ["", f"### {head}", "", "Ours (mean over trials):", "", *rates_table(ours_rates)]
-        trace = f"Trace: ours {np.trace(np.asarray(ours_rates)):.4f}"
-        theirs_rates = None
-        if paper_setup and name in paper.TABLES:
-            theirs_rates = paper.TABLES[name]
-            lines += ["", "The paper's:", "", *rates_table(theirs_rates)]
-            trace += f", paper {np.trace(np.asarray(theirs_rates)):.4f}"
-        er = summary["error_rate"][name]
-        lines += [
-            "",
-            f"{trace}; test error rate {er['mean']:.4f} [{er['ci_low']:.4f}, "
-            f"{er['ci_high']:.4f}] (Bayes rule: {summary['bayes_error_rate']:.4f}).",
-            "",
-            trace_comment(ours_rates, er, summary["bayes_rates_empirical"], theirs_rates),
-        ]
-    return _tail(config, summary, names, figures, lines)
+    return lines
 
 
 def ranking_text(names, means: dict, digits: int = 4) -> str:
@@ -261,11 +405,11 @@ def trace_comment(ours, error_rate: dict, bayes_empirical, theirs=None) -> str:
     return text
 
 
-def _paired_section(paired_rows: list[dict]) -> list[str]:
+def _paired_section(paired_rows: list[dict], metric: str = "eq. 4") -> list[str]:
     label = paper.label
     lines = [
         "",
-        "## Paired comparisons across trials (eq. 4; each trial: same data, same start)",
+        f"## Paired comparisons across trials ({metric}; each trial: same data, same start)",
         "",
         "| A | B | A better in | B better in | mean A − B [95% CI] | sign test p "
         "| Wilcoxon p | paired t p | decisive |",
@@ -326,16 +470,29 @@ def brief(config: C.Config, summary: dict, out) -> str:
     label = paper.label
     t2 = summary["table2"]
     width = max(len(label(n)) for n in t2)
+    if not summary.get("eq4_available", True):
+        lines = [
+            f"eq. (4) unavailable (no exact posterior); mean log-loss over {config.trials} "
+            f"trials (seed {config.seed}):"
+        ]
+        for name in t2:
+            lines.append(
+                f"  {label(name):<{width}}  {_fmt(summary['scores'][name]['log_loss']['mean'])}"
+            )
+        lines.append(f"Report (scores, rates, convergence): {out}/report.md")
+        return "\n".join(lines)
     lines = [
         f"Table 2, eq. (4) summed (the paper's scale), mean over {config.trials} trials "
         f"(seed {config.seed}):"
     ]
+    engine = C.is_paper_engine(config)
     for name, r in t2.items():
-        pm = paper.TABLE2.get(name, (None, None))[0]
+        pm = paper.TABLE2.get(name, (None, None))[0] if engine else None
         theirs = f"   the paper's {pm:.3f}" if pm is not None else ""
         lines.append(f"  {label(name):<{width}}  {_fmt(r['eq4_summed']['mean'], 3)}{theirs}")
     if len(t2) > 1:
-        ours, theirs_rank = summary["ranking"], summary["paper_ranking"]
+        ours = summary["ranking"]
+        theirs_rank = summary["paper_ranking"] if engine else []
         same = [n for n in ours if n in theirs_rank] == theirs_rank and len(theirs_rank) > 1
         lines.append(
             "Mean eq. (4), largest (worst) first: "

@@ -48,6 +48,7 @@ FILES = (
     "report.md",
     "results.json",
     "eq4_boxplot.png",
+    "reliability.png",
     "confusion_heatmaps.png",
     "posterior_plane.png",
     "fig1_cross_entropy.png",
@@ -95,15 +96,19 @@ def _first(tree):
 
 def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = False) -> dict:
     """The ranking and the paired comparisons for seeds ``config.seed … + n_seeds − 1``
-    (``first``: the per-trial eq. (4) of the first seed, already computed): how many seeds
-    give each ranking, and for each pair how often each side is decisively better."""
+    (``first``: the per-trial eq. (4) of the first seed, already computed; the log-loss where
+    eq. (4) is unavailable, a data set): how many seeds give each ranking, and for each pair
+    how often each side is decisively better."""
     from .. import experiment
+
+    metric = "log_loss" if config.problem.family == "data" else "eq4"
 
     per_seed = [first]
     for s in range(config.seed + 1, config.seed + n_seeds):
         with Progress(config.training.steps, f"seed {s}", unit="steps", quiet=quiet) as bar:
             raw = experiment.run(C.override(config, seed=s), progress=bar.update_to)
-        per_seed.append({n: m["eq4"] for n, m in experiment.per_estimator(config, raw).items()})
+        per = experiment.per_estimator(config, raw)
+        per_seed.append({n: m[metric] for n, m in per.items()})
     rankings: dict[str, int] = {}
     pairs: dict[tuple[str, str], list[int]] = {}
     for eq4 in per_seed:
@@ -112,6 +117,7 @@ def across_seeds(config: C.Config, n_seeds: int, first: dict, *, quiet: bool = F
         for row in stats.paired_all(eq4):
             pairs.setdefault((row["a"], row["b"]), []).append(stats.decisive(row))
     return {
+        "metric": metric,
         "seeds": list(range(config.seed, config.seed + n_seeds)),
         "rankings": rankings,
         "paired": [
@@ -144,7 +150,7 @@ def summarise(config: C.Config, results: dict) -> dict:
             "eq4_summed": stats.describe(m["eq4_summed"]),
         }
         s = row["eq4_summed"]
-        if name in paper.TABLE2 and s["n"] >= 2:
+        if name in paper.TABLE2 and s["n"] >= 2 and C.is_paper_engine(config):
             pm, pv = paper.TABLE2[name]
             w = stats.welch(s["mean"], s["var"], s["n"], pm, pv, PAPER_TRIALS)
             row["paper_mean"] = pm
@@ -153,18 +159,16 @@ def summarise(config: C.Config, results: dict) -> dict:
             row["diff_p"], row["diff_df"] = w["p"], w["df"]
         table2[name] = row
     eq4 = {n: m["eq4"] for n, m in per.items()}
-    ranking = stats.ranking(eq4)
-    return {
+    available = any(np.isfinite(v).any() for v in eq4.values())
+    out = {
         "table2": table2,
-        "ranking": ranking,
+        "ranking": stats.ranking(eq4) if available else [],
         "paper_ranking": [n for n in paper.RANKING if n in per],
-        "paired": stats.paired_all(eq4),
+        "paired": stats.paired_all(eq4) if available else [],
         "rates": {n: np.nanmean(m["rates"], axis=0).tolist() for n, m in per.items()},
         "error_rate": {n: stats.describe(m["error_rate"]) for n, m in per.items()},
         "bayes_error_rate": float(np.mean(results["bayes"]["error_rate"])),
-        "bayes_rates_empirical": np.nanmean(
-            np.asarray(results["bayes"]["rates"], float), axis=0
-        ).tolist(),
+        "bayes_rates_empirical": _mean_rates(results["bayes"]["rates"]),
         "convergence": {
             n: {
                 "grad_norm_median": float(np.median(m["grad_norm"])),
@@ -176,6 +180,49 @@ def summarise(config: C.Config, results: dict) -> dict:
             }
             for n, m in per.items()
         },
+    }
+    if all("log_loss" in m for m in per.values()):  # results stored before them lack them
+        out.update(scores_summary(per))
+    if not available:
+        out["eq4_available"] = False
+    return out
+
+
+def _mean_rates(rates) -> list:
+    """The mean confusion table over trials (NaN where no trial has one: a data set has no
+    Bayes rule), without NumPy's warning about all-NaN slices."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.asarray(rates, float), axis=0).tolist()
+
+
+def scores_summary(per: dict[str, dict[str, np.ndarray]]) -> dict:
+    """The scores that need no exact posterior (:mod:`jaxsoftmax.metrics`), from the
+    per-trial values: each estimator's log-loss, Brier score and ECE (mean and 95% interval),
+    the ranking and paired comparisons by log-loss, and the reliability diagram pooled over
+    trials (per equal-width confidence bin: points, mean confidence, accuracy)."""
+    from ..metrics import DEFAULT_BINS
+
+    log_loss = {n: m["log_loss"] for n, m in per.items()}
+    calibration = {}
+    for n, m in per.items():
+        counts, conf, right = np.nansum(np.asarray(m["calibration"], float), axis=0)
+        safe = np.where(counts > 0, counts, 1)
+        calibration[n] = {
+            "counts": counts.tolist(),
+            "confidence": np.where(counts > 0, conf / safe, np.nan).tolist(),
+            "accuracy": np.where(counts > 0, right / safe, np.nan).tolist(),
+        }
+    return {
+        "scores": {
+            n: {k: stats.describe(m[k]) for k in ("log_loss", "brier", "ece")}
+            for n, m in per.items()
+        },
+        "ranking_log_loss": stats.ranking(log_loss),
+        "paired_log_loss": stats.paired_all(log_loss),
+        "calibration": {"bins": DEFAULT_BINS, "estimators": calibration},
     }
 
 
@@ -266,6 +313,10 @@ def check_folder(out: str | Path, config: C.Config) -> str:
             f"{path}: damaged or not a reproduction's results ({type(err).__name__}: {err}); "
             "use another --out folder, or --force to replace it"
         ) from None
+    try:  # keys added since the folder was written read as their defaults
+        old = C.to_dict(C.from_dict(old))
+    except C.ConfigError:
+        pass  # refused below, every difference listed
     diff = C.config_diff(old, C.to_dict(config))
     if diff:
         raise common.UsageError(
@@ -366,7 +417,8 @@ def _run(args: argparse.Namespace, config: C.Config, out: Path) -> int:
     log.info("statistics …")
     summary = summarise(config, results)
     if args.seeds > 1:
-        first = {n: np.asarray(m["eq4"]) for n, m in results["per_trial"].items()}
+        metric = "log_loss" if config.problem.family == "data" else "eq4"
+        first = {n: np.asarray(m[metric]) for n, m in results["per_trial"].items()}
         summary["across_seeds"] = across_seeds(config, args.seeds, first, quiet=args.quiet)
     meta = {**io.metadata(), **machine(), "seconds": seconds, "devices_used": len(devices)}
     figures: list[str] = []
@@ -393,13 +445,17 @@ def write(
 ) -> str:
     """Writes ``report.md`` and ``results.json`` (read back by :func:`load_results`) into
     ``out``; returns the report's text."""
-    text = report.reproduction(config, summary, meta, figures)
+    from ..experiment import problem_summary
+
+    problem = problem_summary(config)
+    text = report.reproduction(config, summary, meta, figures, problem)
     io.write_text(out / "report.md", text)
     io.write_json(
         out / "results.json",
         {
             "config": C.to_dict(config),
             "meta": meta,
+            "problem": problem,
             "per_trial": results["per_trial"],
             "bayes": results["bayes"],
             "summary": summary,

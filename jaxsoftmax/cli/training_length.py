@@ -191,6 +191,12 @@ def main(argv: list[str] | None = None) -> int:
         raise common.UsageError(f"--lengths: expected step counts >= 1, got {args.lengths}")
     base = C.override(C.Config(), **{"training.steps": lengths[-1], "training.record_at": lengths})
     config = common.config_from_args(args, base)
+    if config.problem.family == "data":
+        raise common.UsageError(
+            "--problem.family data: training-length ranks the estimators by eq. (4), which a "
+            "data set does not have (no exact posterior); use jaxsoftmax reproduce or a sweep "
+            "over training.steps instead"
+        )
     out = io.out_folder(args.out)
     common.setup_runtime(args)
     start = time.perf_counter()

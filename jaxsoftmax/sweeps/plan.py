@@ -127,14 +127,6 @@ def make_plan(sweep: C.SweepSpec, chunk_size: int) -> Plan:
     return Plan(groups(sweep), sweep.trials, chunk_size)
 
 
-def unit_work(spec: experiment.Spec) -> float:
-    """Multiply-adds of one unit's training, roughly: steps × estimators × training points ×
-    (forward + backward ≈ 3 ×) the network's weights."""
-    n = spec.n_per_class * spec.n_classes
-    weights = spec.hidden * (2 + 1) + spec.n_classes * (spec.hidden + 1)
-    return 3.0 * spec.steps * len(spec.estimators) * n * weights
-
-
 def default_chunk_size(
     sweep: C.SweepSpec, platform: str, memory: int | None = None, n_devices: int = 1
 ) -> int:
@@ -146,7 +138,7 @@ def default_chunk_size(
     Recorded in the folder: a resume keeps it."""
     lo, hi = CHUNK_MIN.get(platform, CHUNK_MAX)
     gs = groups(sweep)
-    work = max(unit_work(g.spec) for g in gs)
+    work = max(experiment.training_work(g.spec) for g in gs)
     target = CHUNK_WORK * (1 if platform == "cpu" else 64) / max(work, 1.0)
     units = max(len(g.cells) for g in gs) * sweep.trials
     target = min(target, units / (4 * max(n_devices, 1)))

@@ -16,8 +16,10 @@ cost one file per variable per chunk.
 
 **A row** is one (cell, trial, estimator): ``cell``, ``trial``, ``estimator`` (dictionary
 encoded), the cell's varied settings, every metric of :func:`jaxsoftmax.experiment.evaluate`
-(per-unit ones, ``bayes_*``, repeated on the unit's rows) with array-valued ones (the
-confusion tables) as fixed-size lists whose shapes are in the footer, and nothing else.
+(eq. (4) — NaN for a data set, which has no exact posterior —, the error rate, the log-loss,
+Brier score and ECE, …; per-unit ones, ``bayes_*``, repeated on the unit's rows) with
+array-valued ones (the confusion tables, the calibration bins) as fixed-size lists whose
+shapes are in the footer, and nothing else.
 Columns are built from NumPy arrays: no Python per unit.
 
 **Identity** (:func:`identity`): every cell's configuration except ``trials`` (a folder
@@ -322,9 +324,17 @@ def _set_aside(folder: Path, path: Path, why: str) -> Path:
 
 def expected_columns(sweep: C.SweepSpec) -> list[str]:
     """Columns every chunk file of ``sweep`` must have (the metrics the engine returns)."""
-    from ..experiment import ESTIMATOR_METRICS
+    from ..experiment import ESTIMATOR_METRICS, SCORE_METRICS
 
-    return ["cell", "trial", "estimator", *sweep.varied, *ESTIMATOR_METRICS, "bayes_error_rate"]
+    return [
+        "cell",
+        "trial",
+        "estimator",
+        *sweep.varied,
+        *ESTIMATOR_METRICS,
+        *SCORE_METRICS,
+        "bayes_error_rate",
+    ]
 
 
 def validate_chunk(sweep: C.SweepSpec, folder_hash: str, chunk: Chunk, path: Path) -> str | None:
@@ -456,9 +466,11 @@ def convert_legacy(sweep: C.SweepSpec, folder: Path, plan: Plan) -> None:
     value makes its file damaged: named and set aside; two different records of one
     (cell, trial, estimator) are refused, both named). The plan's chunks whose every unit
     has its records are written as Parquet chunks (the confusion tables, which that format
-    did not keep, are NaN; ``converted`` in the footer says so); the other units are
+    did not keep, and the log-loss, Brier score, ECE and calibration bins, are NaN;
+    ``converted`` in the footer says so); the other units are
     computed. The JSON-lines files are moved to ``chunks/legacy/`` (never deleted)."""
-    from ..experiment import ESTIMATOR_METRICS
+    from ..experiment import ESTIMATOR_METRICS, SCORE_METRICS
+    from ..metrics import DEFAULT_BINS
 
     folder = Path(folder)
     paths = sorted((folder / "chunks").glob("*.jsonl"))
@@ -517,6 +529,11 @@ def convert_legacy(sweep: C.SweepSpec, folder: Path, plan: Plan) -> None:
             metrics["bayes_error_rate"] = bayes[cells, trials].astype(np.float32)
             metrics["rates"] = np.full((len(cells), len(names), k, q), np.nan, np.float32)
             metrics["bayes_rates"] = np.full((len(cells), k, q), np.nan, np.float32)
+            for m in SCORE_METRICS:  # not recorded by that format either: NaN
+                metrics[m] = np.full((len(cells), len(names)), np.nan, np.float32)
+            metrics["calibration"] = np.full(
+                (len(cells), len(names), 3, DEFAULT_BINS), np.nan, np.float32
+            )
             writer.submit(chunk, metrics, {"seconds": 0.0})
             converted += len(cells)
     finally:
@@ -527,8 +544,8 @@ def convert_legacy(sweep: C.SweepSpec, folder: Path, plan: Plan) -> None:
         path.rename(legacy / path.name)
     log.warning(
         "%s: converted the JSON-lines records of %d trainings (jaxsoftmax 0.1 format) into "
-        "Parquet chunks (their confusion tables were not recorded: NaN); the JSON-lines files "
-        "are kept in %s; %d trainings not in whole chunks will be computed",
+        "Parquet chunks (their confusion tables and scores were not recorded: NaN); the "
+        "JSON-lines files are kept in %s; %d trainings not in whole chunks will be computed",
         folder,
         converted,
         legacy,

@@ -18,16 +18,34 @@ from .. import io, stats
 from .dataset import load_arrays
 from .store import SweepError
 
-__all__ = ["METRIC_LABELS", "SUMMARY_METRICS", "figures", "markdown", "summarise", "write_summary"]
+__all__ = [
+    "METRIC_LABELS",
+    "SUMMARY_METRICS",
+    "figures",
+    "markdown",
+    "seed_rankings",
+    "summarise",
+    "write_summary",
+]
 
 SUMMARY_METRICS = ("eq4", "error_rate")
 METRIC_LABELS = {"eq4": "eq. (4), test sample (lower is better)", "error_rate": "test error rate"}
+# Scores that need no exact posterior (jaxsoftmax.experiment.SCORE_METRICS): summarised when
+# the folder holds them (folders written before they existed do not).
+SCORE_METRICS = ("log_loss", "brier", "ece")
+SCORE_LABELS = {
+    "log_loss": "log-loss",
+    "brier": "Brier",
+    "ece": "ECE (15 equal-width bins)",
+}
 
 
 def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
-    """Per (cell, estimator): statistics of eq. (4) and the error rate; per cell: paired
-    comparisons of eq. (4) between estimators on the same trials (same data, same start),
-    with Benjamini–Hochberg adjusted p-values across every comparison of the sweep.
+    """Per (cell, estimator): statistics of eq. (4), the error rate and, when the folder holds
+    them, the log-loss, Brier score and ECE; per cell: paired comparisons of eq. (4) (where
+    the cell has an exact posterior) and of the log-loss between estimators on the same
+    trials (same data, same start), with Benjamini–Hochberg adjusted p-values across every
+    comparison of the sweep (each metric's own).
 
     Refuses (:class:`SweepError`) when any record is missing: a summary is never silently
     incomplete."""
@@ -43,32 +61,41 @@ def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
     names = {n: e for e, n in enumerate(sweep.estimators)}
     order = [data["estimators"].index(n) for n in sweep.estimators]
     # (cells, estimators, trials), float64 of the stored float32 values.
+    scores = [m for m in SCORE_METRICS if m in data]
     arrays = {
         m: np.moveaxis(data[m][:, :t][:, :, order], 1, 2).astype(np.float64)
-        for m in (*SUMMARY_METRICS, "grad_norm")
+        for m in (*SUMMARY_METRICS, *scores, "grad_norm")
     }
     filled = np.ones(arrays["eq4"].shape, bool)
     bayes = data["bayes_error_rate"][:, :t].astype(np.float64)
-    rows, paired = [], []
+    rows, paired, paired_ll = [], [], []
     for cell in range(len(sweep.cells)):
         cv = sweep.cell_values(cell)
         for e, name in enumerate(sweep.estimators):
             row = {"cell": cell, **cv, "estimator": name}
-            for m in SUMMARY_METRICS:
+            for m in (*SUMMARY_METRICS, *scores):
                 row[m] = stats.describe(list(arrays[m][cell, e]))
             row["bayes_error_rate"] = float(np.mean(bayes[cell]))
             rows.append(row)
         eq4 = {n: arrays["eq4"][cell, e].copy() for n, e in names.items()}
-        for p in stats.paired_all(eq4):
-            paired.append({"cell": cell, **cv, **p})
+        if any(np.isfinite(v).any() for v in eq4.values()):  # no exact posterior: none
+            for p in stats.paired_all(eq4):
+                paired.append({"cell": cell, **cv, **p})
+        if "log_loss" in arrays:
+            ll = {n: arrays["log_loss"][cell, e].copy() for n, e in names.items()}
+            for p in stats.paired_all(ll):
+                paired_ll.append({"cell": cell, **cv, **p})
     grad = {n: arrays["grad_norm"][:, e][filled[:, e]] for n, e in names.items()}
     grad = {n: g[np.isfinite(g)] for n, g in grad.items()}
-    adjusted = stats.fdr([p["wilcoxon_p"] for p in paired])
-    for p, q in zip(paired, adjusted):
-        p["wilcoxon_p_fdr"] = q
+    for group in (paired, paired_ll):
+        adjusted = stats.fdr([p["wilcoxon_p"] for p in group])
+        for p, q in zip(group, adjusted):
+            p["wilcoxon_p_fdr"] = q
+    out_scores = {"paired_log_loss": paired_ll} if scores else {}
     return {
         "cells": rows,
         "paired": paired,
+        **out_scores,
         "grad_norm": {
             n: {"median": float(np.median(g)), "max": float(np.max(g))}
             for n, g in grad.items()
@@ -110,6 +137,8 @@ def _chaos_lines(sweep: C.SweepSpec) -> list[str]:
 def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) -> str:
     """The sweep's ``summary.md``: per-cell intervals, paired tests with FDR, convergence."""
     varied = list(sweep.varied)
+    first = summary["cells"][0] if summary["cells"] else {}
+    scores = [m for m in SCORE_METRICS if m in first]
     flat = C.to_flat(sweep.base)
     fixed = {k: flat[k] for k in C.KEYS if k not in varied}
     lines = [
@@ -130,9 +159,19 @@ def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) 
         "## Per cell: mean [95% CI] over trials (non-finite results counted, not averaged)",
         "",
         "| "
-        + " | ".join([*varied, "estimator", "eq. (4)", "error rate", "Bayes", "non-finite"])
+        + " | ".join(
+            [
+                *varied,
+                "estimator",
+                "eq. (4)",
+                "error rate",
+                *(SCORE_LABELS[m] for m in scores),
+                "Bayes",
+                "non-finite",
+            ]
+        )
         + " |",
-        "|" + "---|" * (len(varied) + 5),
+        "|" + "---|" * (len(varied) + 5 + len(scores)),
     ]
     for r in summary["cells"]:
         lines.append(
@@ -141,18 +180,46 @@ def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) 
                 [
                     *(json.dumps(r[k]) for k in varied),
                     r["estimator"],
-                    _ci(r["eq4"]),
+                    _ci(r["eq4"]) if r["eq4"]["n"] else "unavailable",
                     _ci(r["error_rate"]),
-                    f"{r['bayes_error_rate']:.4f}",
-                    f"{r['eq4']['nonfinite']}/{sweep.trials}",
+                    *(_ci(r[m]) for m in scores),
+                    "—"
+                    if not np.isfinite(r["bayes_error_rate"])
+                    else f"{r['bayes_error_rate']:.4f}",
+                    f"{r['eq4']['nonfinite']}/{sweep.trials}" if r["eq4"]["n"] else "—",
                 ]
             )
             + " |"
         )
+    if scores:
+        lines += [
+            "",
+            "Eq. (4) is unavailable (no exact posterior) for a data set. ECE: the top label's "
+            "expected calibration error over 15 equal-width confidence bins on [0, 1], "
+            "right-closed (Guo et al. 2017, eq. 3).",
+        ]
+    lines += _paired_lines(varied, summary["paired"], "eq. (4)")
+    if "paired_log_loss" in summary:
+        lines += _paired_lines(varied, summary["paired_log_loss"], "the log-loss")
     lines += [
         "",
-        "## Paired comparisons of eq. (4) (A wins: lower); p adjusted for the false discovery "
-        f"rate over all {len(summary['paired'])} comparisons (Benjamini–Hochberg)",
+        "## Convergence (final gradient norm of the training loss)",
+        "",
+        "| estimator | median | max |",
+        "|---|---|---|",
+    ]
+    for n, g in summary["grad_norm"].items():
+        lines.append(f"| {n} | {g['median']:.2e} | {g['max']:.2e} |")
+    if figures:
+        lines += ["", "## Figures", "", *(f"![{f}]({f})" for f in figures)]
+    return "\n".join(lines) + "\n"
+
+
+def _paired_lines(varied: list[str], rows: list[dict], what: str) -> list[str]:
+    lines = [
+        "",
+        f"## Paired comparisons of {what} (A wins: lower); p adjusted for the false discovery "
+        f"rate over all {len(rows)} comparisons (Benjamini–Hochberg)",
         "",
         "| "
         + " | ".join(
@@ -161,7 +228,7 @@ def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) 
         + " |",
         "|" + "---|" * (len(varied) + 7),
     ]
-    for p in summary["paired"]:
+    for p in rows:
         lines.append(
             "| "
             + " | ".join(
@@ -178,18 +245,7 @@ def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) 
             )
             + " |"
         )
-    lines += [
-        "",
-        "## Convergence (final gradient norm of the training loss)",
-        "",
-        "| estimator | median | max |",
-        "|---|---|---|",
-    ]
-    for n, g in summary["grad_norm"].items():
-        lines.append(f"| {n} | {g['median']:.2e} | {g['max']:.2e} |")
-    if figures:
-        lines += ["", "## Figures", "", *(f"![{f}]({f})" for f in figures)]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
@@ -279,3 +335,61 @@ def write_summary(sweep: C.SweepSpec, folder: Path, meta: dict, *, plot: bool = 
     io.write_json(folder / "summary.json", summary)
     io.write_text(folder / "summary.md", text)
     return text
+
+
+def seed_rankings(
+    folder: str | Path, by: str = "problem.family", metrics: tuple[str, ...] = ("eq4", "log_loss")
+) -> dict:
+    """How robust each ranking of the estimators is across seeds, per value of ``by``.
+
+    For a sweep whose cells are ``by`` × ``seed`` (e.g. the ``families`` example): for each
+    value of ``by`` and each metric (lower is better), the mean over trials per seed and
+    estimator; in how many seeds each full ranking holds; and for each pair (A, B) in how
+    many seeds A's mean is lower (``a_lower``), B's is (``b_lower``), and A or B is
+    *decisively* better (the sign, Wilcoxon and paired t tests all at p < 0.05 over that
+    seed's trials, same data and start: :func:`jaxsoftmax.stats.decisive`). A metric with no
+    finite value for a group (eq. (4) of a data set: no exact posterior) is ``None``:
+    unavailable. Refuses (:class:`SweepError`) a folder with missing records."""
+    from collections import Counter
+    from itertools import combinations
+
+    data = load_arrays(folder)
+    if not data["complete"].all():
+        raise SweepError(f"{folder}: records are missing; run the sweep to the end first")
+    cells = [C.flatten(c) for c in data["description"]["cells"]]
+    names = list(data["estimators"])
+    out: dict = {}
+    for group in dict.fromkeys(json.dumps(c[by]) for c in cells):
+        idx = [i for i, c in enumerate(cells) if json.dumps(c[by]) == group]
+        entry: dict = {"seeds": [cells[i]["seed"] for i in idx], "metrics": {}}
+        for m in metrics:
+            if m not in data:
+                continue
+            vals = np.asarray(data[m][idx], np.float64)  # (seeds, trials, estimators)
+            if not np.isfinite(vals).any():
+                entry["metrics"][m] = None
+                continue
+            means = np.nanmean(vals, axis=1)
+            rankings = Counter(
+                " < ".join(names[j] for j in np.argsort(row, kind="stable")) for row in means
+            )
+            pairs = []
+            for a, b in combinations(range(len(names)), 2):
+                dec = [stats.decisive(stats.paired(v[:, a], v[:, b])) for v in vals]
+                pairs.append(
+                    {
+                        "a": names[a],
+                        "b": names[b],
+                        "a_lower": int(np.sum(means[:, a] < means[:, b])),
+                        "b_lower": int(np.sum(means[:, b] < means[:, a])),
+                        "a_decisive": dec.count(1),
+                        "b_decisive": dec.count(-1),
+                    }
+                )
+            entry["metrics"][m] = {
+                "mean": {n: float(np.mean(means[:, j])) for j, n in enumerate(names)},
+                "rankings": dict(rankings.most_common()),
+                "pairs": pairs,
+            }
+        out[json.loads(group)] = entry
+    return out
