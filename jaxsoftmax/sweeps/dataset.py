@@ -51,7 +51,7 @@ def load_arrays(folder: str | Path, *, tables: bool = False) -> dict[str, Any]:
         cells, trials, est = cells[keep], trials[keep], est[keep]
         filled[cells, trials, est] = True
         for name, shape in shapes.items():
-            if name.startswith("bayes_") or name in ("rates", "calibration"):
+            if name.startswith("bayes_") or name == "rates":
                 if not tables and name != "bayes_error_rate":
                     continue
             col = table.column(name).combine_chunks()
@@ -85,10 +85,8 @@ def load(folder: str | Path, *, tables: bool = False, allow_missing: bool = Fals
     ``trial`` and ``estimator``. Variables: every metric of
     :func:`jaxsoftmax.experiment.evaluate` (``eq4``, ``error_rate``, ``grad_norm``, …) and
     ``bayes_error_rate`` (no ``estimator`` dimension); with ``tables``, also the confusion
-    tables ``rates`` and ``bayes_rates`` (dimensions ``true_class``, ``assigned_class``)
-    and the calibration bins ``calibration`` (dimensions ``part``: count, summed confidence,
-    number right; ``bin``: 15 equal-width confidence bins). ``eq4`` is NaN for a data set
-    (no exact posterior: unavailable).
+    tables ``rates`` and ``bayes_rates`` (dimensions ``true_class``, ``assigned_class``).
+    ``eq4`` is NaN for a data set (no exact posterior: unavailable).
     So ``ds.to_dataframe()`` is the long table (one row per training and estimator) when
     ``tables`` is off. Attributes: the sweep's name, hash and fixed settings.
 
@@ -117,8 +115,7 @@ def load(folder: str | Path, *, tables: bool = False, allow_missing: bool = Fals
     data_vars = {}
     for name, arr in a.items():
         dims = ["cell", "trial"] if name.startswith("bayes_") else ["cell", "trial", "estimator"]
-        extra = ["part", "bin"] if name == "calibration" else ["true_class", "assigned_class"]
-        dims += extra[: arr.ndim - len(dims)]
+        dims += ["true_class", "assigned_class"][: arr.ndim - len(dims)]
         data_vars[name] = (dims, arr)
     flat0 = cell_values[0] if cell_values else {}
     attrs = {

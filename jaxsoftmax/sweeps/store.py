@@ -18,8 +18,8 @@ cost one file per variable per chunk.
 encoded), the cell's varied settings, every metric of :func:`jaxsoftmax.experiment.evaluate`
 (eq. (4) — NaN for a data set, which has no exact posterior —, the error rate, the log-loss,
 Brier score and ECE, …; per-unit ones, ``bayes_*``, repeated on the unit's rows) with
-array-valued ones (the confusion tables, the calibration bins) as fixed-size lists whose
-shapes are in the footer, and nothing else.
+array-valued ones (the confusion tables) as fixed-size lists whose shapes are in the footer,
+and nothing else (not the reliability diagram's bins: :data:`NOT_STORED`).
 Columns are built from NumPy arrays: no Python per unit.
 
 **Identity** (:func:`identity`): every cell's configuration except ``trials`` (a folder
@@ -246,6 +246,12 @@ class CellColumns:
                 )
 
 
+NOT_STORED = frozenset({"calibration"})
+"""Engine outputs a sweep does not keep: the reliability diagram's bins (45 numbers per
+training and estimator, 78 of the 165 bytes a row took; the ECE, log-loss and Brier score are
+kept). ``jaxsoftmax reproduce`` keeps them in ``results.json`` and draws the diagram."""
+
+
 def chunk_table(
     chunk: Chunk,
     metrics: Mapping[str, np.ndarray],
@@ -270,6 +276,8 @@ def chunk_table(
         cols[k] = pa.array(np.repeat(cells.columns[k][unit_cells], e))
     shapes = {}
     for name in sorted(metrics):
+        if name in NOT_STORED:
+            continue
         a = np.asarray(metrics[name])[:u]
         if name.startswith("bayes_"):  # per unit: repeated on the unit's estimator rows
             a = np.repeat(a, e, axis=0)
@@ -466,11 +474,10 @@ def convert_legacy(sweep: C.SweepSpec, folder: Path, plan: Plan) -> None:
     value makes its file damaged: named and set aside; two different records of one
     (cell, trial, estimator) are refused, both named). The plan's chunks whose every unit
     has its records are written as Parquet chunks (the confusion tables, which that format
-    did not keep, and the log-loss, Brier score, ECE and calibration bins, are NaN;
+    did not keep, and the log-loss, Brier score and ECE, are NaN;
     ``converted`` in the footer says so); the other units are
     computed. The JSON-lines files are moved to ``chunks/legacy/`` (never deleted)."""
     from ..experiment import ESTIMATOR_METRICS, SCORE_METRICS
-    from ..metrics import DEFAULT_BINS
 
     folder = Path(folder)
     paths = sorted((folder / "chunks").glob("*.jsonl"))
@@ -531,9 +538,6 @@ def convert_legacy(sweep: C.SweepSpec, folder: Path, plan: Plan) -> None:
             metrics["bayes_rates"] = np.full((len(cells), k, q), np.nan, np.float32)
             for m in SCORE_METRICS:  # not recorded by that format either: NaN
                 metrics[m] = np.full((len(cells), len(names)), np.nan, np.float32)
-            metrics["calibration"] = np.full(
-                (len(cells), len(names), 3, DEFAULT_BINS), np.nan, np.float32
-            )
             writer.submit(chunk, metrics, {"seconds": 0.0})
             converted += len(cells)
     finally:
