@@ -198,7 +198,7 @@ def _merge_summands(expr: sp.Expr) -> sp.Expr:
 
 
 def _text(expr: sp.Expr) -> str:
-    from .render import text
+    from .printing import text
 
     return text(expr)
 
