@@ -233,6 +233,46 @@ def _beyond_section() -> list[str]:
     return lines
 
 
+def _five_verdicts_section() -> list[str]:
+    from .atlas import all_verdicts
+
+    rows = all_verdicts()
+    lines = [
+        "## Every built-in pairing: the five verdicts",
+        "",
+        f"Each of the {len(rows)} built-in pairing definitions (`jaxsoftmax.list_definitions()`), "
+        "at one instance (a parameterised family at the value its source uses; "
+        "`jaxsoftmax.derivations.atlas.INSTANCES`), decided by sympy when this file is "
+        "generated (`jaxsoftmax.derivations.atlas`): **Δ verified**, the general-q $\\Delta_k$ "
+        "against sympy's own derivative of the explicit $\\rho(f(z), t)$ at q = 2 and 3 "
+        "(exactly, else numerically at random rational points); **convexity** in the logits "
+        "of the instance and of the family (every parameter value); **properness** of the "
+        "penalty over the activation's outputs (is $E_{y\\sim p}\\,\\rho$ least at output "
+        "$p$?); the **natural pair**: $\\Delta_k = z^*_k - t_k$ (section 2), and whether the "
+        "activation has a natural penalty at all (a gradient field: symmetric Jacobian). The "
+        "atlas (`docs/atlas.md`) sets them beside the paper's experiment.",
+        "",
+        "| pairing | Δ verified | convex (instance) | convex (family) | proper | "
+        "Δ = z* − t | natural penalty exists |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for v in rows:
+        exists = {"gradient": "yes", "not a gradient": "no"}.get(v.gradient, v.gradient)
+        lines.append(
+            f"| `{v.name}` | {v.delta} | {v.convex} | {v.convex_family} | {v.proper} | "
+            f"{v.natural} | {exists} |"
+        )
+    lines += ["", "The evidence, pairing by pairing:", ""]
+    for v in rows:
+        lines += [
+            f"- `{v.name}`: Δ: {_cell(v.delta_evidence)}; convexity (instance): "
+            f"{_cell(v.convex_evidence)}; (family): {_cell(v.convex_family_evidence)}; "
+            f"properness: {_cell(v.proper_evidence)}; Δ vs. z* − t: "
+            f"{_cell(v.natural_evidence)}; natural penalty: {_cell(v.gradient_evidence)}.",
+        ]
+    return lines
+
+
 @functools.cache
 def markdown() -> str:
     """The whole of ``derivations/TABLE1.md``, regenerated in memory (cached: every input is
@@ -246,6 +286,8 @@ def markdown() -> str:
         *_hessian_section(),
         "",
         *_beyond_section(),
+        "",
+        *_five_verdicts_section(),
         "",
         *_claims_section(),
         "",

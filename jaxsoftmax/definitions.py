@@ -431,7 +431,7 @@ class Pairing:
         """Δ_k in LaTeX: derived (imports sympy), or the hand-written ``formula``."""
         if self.definition is None:
             return self.formula
-        from jaxsoftmax.derivations.render import latex
+        from jaxsoftmax.derivations.printing import latex
 
         return latex(self.derivation().display)
 

@@ -75,6 +75,7 @@ __all__ = [
     "PairingCheckError",
     "autodiff_delta",
     "autodiff_hessian",
+    "builtin_definitions",
     "check_pairing",
     "define_pairing",
     "get_pairing",
@@ -185,6 +186,12 @@ def list_pairings() -> tuple[Pairing, ...]:
 def list_definitions() -> tuple[PairingDefinition, ...]:
     """Every registered pairing definition (family), in registration order."""
     return tuple(_DEFINITIONS.values())
+
+
+def builtin_definitions() -> tuple[PairingDefinition, ...]:
+    """The definitions this module registers (the paper's and the ones beyond it), whatever
+    a user has registered or replaced since: what ``derivations/TABLE1.md`` and the atlas cover."""
+    return _BUILTIN_DEFINITIONS
 
 
 def registry() -> types.MappingProxyType:
@@ -514,7 +521,11 @@ _PARAMS = {
 }
 
 
+_BUILTIN_DEFINITIONS: tuple[PairingDefinition, ...] = ()
+
+
 def _register_builtins() -> None:
+    global _BUILTIN_DEFINITIONS
     for _n, (_act, _pen_name, _names, _a, _la, _loss, _src) in enumerate(_BUILTINS + _MORE):
         _defn = register_definition(
             PairingDefinition(
@@ -532,6 +543,7 @@ def _register_builtins() -> None:
         paper = _n < len(_BUILTINS)
         if paper and all(p.default is not None for p in _defn.params):  # the paper's nine
             register_pairing(_defn())
+        _BUILTIN_DEFINITIONS += (_defn,)
 
 
 _register_builtins()
