@@ -53,7 +53,7 @@ from typing import Any, cast
 import jax
 import jax.numpy as jnp
 
-from jaxsoftmax.derivations.parameters import BETA, EPSILON, GAMMA, LAM, POLY, SMOOTHING
+from jaxsoftmax.derivations.parameters import BETA, EPSILON, GAMMA, LAM, POLY, SMOOTHING, T1, T2
 
 from . import penalties as _pen
 from ._checks import as_float_array
@@ -68,6 +68,7 @@ from .definitions import (
     canonical_name,
     parse_name,
 )
+from .tempered import bi_tempered_loss, tempered_softmax
 
 __all__ = [
     "CheckRow",
@@ -507,6 +508,17 @@ _MORE: tuple[tuple, ...] = (
         None,
         "de Brébisson & Vincent (2016), section 2.2; Zhang & Sabuncu (2018), eq. (6)",
     ),
+    (
+        "tempered",
+        "bi_tempered",
+        ("TEMPERED", "BI_TEMPERED"),
+        lambda values: lambda z, axis=-1: tempered_softmax(z, axis, t2=values["t2"]),
+        None,
+        lambda values: (
+            lambda z, t, axis=-1: bi_tempered_loss(z, t, axis, t1=values["t1"], t2=values["t2"])
+        ),
+        "Amid, Warmuth, Anil & Koren (2019), eq. (8) and (11) (the bi-tempered logistic loss)",
+    ),
 )
 
 
@@ -518,6 +530,8 @@ _PARAMS = {
     "label_smoothing": (SMOOTHING,),
     "gce": (LAM,),
     "poly1": (POLY,),
+    "tempered": (T2,),
+    "bi_tempered": (T1,),
 }
 
 
