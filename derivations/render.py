@@ -273,6 +273,35 @@ def _five_verdicts_section() -> list[str]:
     return lines
 
 
+def _piecewise_section() -> list[str]:
+    from .sparse import piecewise
+
+    lines = [
+        "## Sparsemax and 1.5-entmax, support region by support region",
+        "",
+        "Piecewise smooth activations (Martins & Astudillo 2016; Peters, Niculae & Martins "
+        "2019) have a closed form on each support region S (the classes with non-zero "
+        "output); here, for q = 3 and each of the 7 regions, $\\Delta_k$ and $H_{kl}$ are "
+        "derived by sympy from the explicit composition on the region "
+        "(`jaxsoftmax.derivations.sparse`; checked against `jax.grad`/`jax.hessian` of "
+        "`jaxsoftmax.sparse` at each region's exact witness point in "
+        "`tests/test_derivations_sparse.py`). FY: the Fenchel–Young loss of the activation's "
+        "regulariser (Blondel, Martins & Niculae 2020), natural on every region; "
+        "cross-entropy is undefined (log 0) off the full support.",
+        "",
+        "| activation | S | penalty | Δ = z* − t | convex on S | evidence |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {"least_squares": "least squares", "fenchel_young": "FY", "cross_entropy": "CE"}
+    for v in piecewise():
+        s = "{" + ", ".join(str(i + 1) for i in v.support) + "}"
+        lines.append(
+            f"| {v.activation} | {s} | {names[v.penalty]} | {v.natural} | {v.convex} | "
+            f"{_cell(v.evidence)} |"
+        )
+    return lines
+
+
 @functools.cache
 def markdown() -> str:
     """The whole of ``derivations/TABLE1.md``, regenerated in memory (cached: every input is
@@ -288,6 +317,8 @@ def markdown() -> str:
         *_beyond_section(),
         "",
         *_five_verdicts_section(),
+        "",
+        *_piecewise_section(),
         "",
         *_claims_section(),
         "",
