@@ -54,6 +54,7 @@ __all__ = [
     "Params",
     "canonical_name",
     "format_value",
+    "full_name",
     "parse_name",
 ]
 
@@ -183,11 +184,13 @@ def parse_name(name: str) -> tuple[str, dict[str, float], str, dict[str, float]]
     return act, act_values, pen, pen_values
 
 
-def _side(ident: str, params: Sequence[Parameter], values: Mapping[str, float]) -> str:
+def _side(
+    ident: str, params: Sequence[Parameter], values: Mapping[str, float], every: bool = False
+) -> str:
     shown = [
         f"{p.name}={format_value(values[p.name])}"
         for p in sorted(params, key=lambda p: p.name)
-        if p.default is None or values[p.name] != p.default
+        if every or p.default is None or values[p.name] != p.default
     ]
     return f"{ident}({', '.join(shown)})" if shown else ident
 
@@ -197,6 +200,17 @@ def canonical_name(defn: PairingDefinition, values: Mapping[str, float]) -> str:
     return (
         f"{_side(defn.activation, defn.activation_params, values)}/"
         f"{_side(defn.penalty, defn.penalty_params, values)}"
+    )
+
+
+def full_name(defn: PairingDefinition, values: Mapping[str, float]) -> str:
+    """``defn`` at ``values`` with *every* parameter written, those at their default too:
+    ``"softmax(beta=1)/focal(gamma=2)"`` where the canonical name is
+    ``"softmax/focal(gamma=2)"``. A label for plots and tables where a parameter is an axis
+    (a value at its default must not vanish from it); :func:`get_pairing` accepts it."""
+    return (
+        f"{_side(defn.activation, defn.activation_params, values, every=True)}/"
+        f"{_side(defn.penalty, defn.penalty_params, values, every=True)}"
     )
 
 
@@ -393,6 +407,15 @@ class Pairing:
         """The key of :func:`get_pairing`: ``"activation/penalty"`` for the built-ins, the
         canonical ``"softmax(beta=2)/focal(gamma=0.5)"`` for parameterised pairings."""
         return self.canonical or f"{self.activation}/{self.penalty}"
+
+    @property
+    def full_name(self) -> str:
+        """:attr:`name` with every parameter written, defaults too
+        (``"softmax(beta=1)/focal(gamma=2)"``; :func:`full_name`); :attr:`name` for a pairing
+        registered by hand."""
+        if self.definition is None:
+            return self.name
+        return full_name(self.definition, self.params)
 
     def _definition(self) -> PairingDefinition:
         if self.definition is None:
