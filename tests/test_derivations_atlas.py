@@ -41,7 +41,9 @@ def test_the_verdicts_of_known_pairings():
     # instance, not decided as a family; Poly-1 the reverse); properness of the wrong penalty;
     # the natural-penalty column of the wrong activation; a Δ not actually verified.
     rows = _by_name()
-    assert all(v.delta.startswith("verified") for v in rows.values())
+    implicit = {"tempered(t2=1.5)/bi_tempered(t1=0.5)"}  # no closed form: not decided
+    assert all(v.delta.startswith("verified") for n, v in rows.items() if n not in implicit)
+    assert all(rows[n].delta == "not decided" for n in implicit)
     expect = {  # (convex, convex_family, proper, natural, gradient)
         "softmax/cross_entropy": ("convex", "convex", "proper", "conditional", "gradient"),
         "linear/least_squares": ("convex", "convex", "proper", "equal", "gradient"),
