@@ -27,7 +27,7 @@ from typing import overload
 import sympy as sp
 
 from .algebra import canon, class_sum, is_zero
-from .parameters import BETA, EPSILON, Parameter
+from .parameters import BETA, EPSILON, T2, Parameter
 from .symbols import A, B, C, i, j, k, z, zs
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "SOFTMAX_BETA",
     "SPHERICAL",
     "TAYLOR",
+    "TEMPERED",
     "Activation",
     "define_activation",
     "jacobian_check",
@@ -64,6 +65,10 @@ class Activation:
       logit_domain: where the logits may be sampled: ``"real"``, ``"positive"`` (z > 0) or
         ``"nonzero"`` (away from the kinks of |z|).
       unit_outputs: whether every output lies in (0, 1) (used by the convexity proofs).
+      implicit: whether ``definition`` holds only with an implicitly defined normaliser (the
+        tempered softmax's λ, the root of Σ_j z*_j = 1): then it cannot be evaluated at given
+        logits, Δ and H come from the stated Jacobian alone, and checks that need explicit
+        outputs (``concrete``, counterexample searches in the logits) do not apply.
     """
 
     name: str
@@ -76,6 +81,7 @@ class Activation:
     params: tuple[Parameter, ...] = ()
     logit_domain: str = "real"
     unit_outputs: bool = False
+    implicit: bool = False
 
     @property
     def in_outputs(self) -> bool:
@@ -212,6 +218,43 @@ TAYLOR = Activation(
 
 1 + z + z²/2 = ((1 + z)² + 1)/2 > 0, so the outputs are positive for every real z;
 ∂z*_j/∂z_k = ((1 + z_k)/C)(δ_jk − z*_j) with C = Σ_i (1 + z_i + z_i²/2).
+"""
+
+
+_T2 = T2.symbol
+NORMALISER = sp.Symbol("lambda_t2", real=True)
+"""The tempered softmax's normaliser λ_{t2}(z): the root of Σ_j exp_{t2}(z_j − λ) = 1, with no
+closed form for t2 ≠ 1 (Amid et al. 2019, section 3)."""
+
+TEMPERED = Activation(
+    name="tempered",
+    definition=lambda m: (1 + (1 - _T2) * (z[m] - NORMALISER)) ** (1 / (1 - _T2)),
+    # Implicit differentiation of Σ_j z*_j = 1 with ∂exp_t(x)/∂x = exp_t(x)^t:
+    # ∂z*_j/∂z_k = z*_j^t (δ_jk − ∂λ/∂z_k) and ∂λ/∂z_k = z*_k^t / Σ_i z*_i^t.
+    jacobian=lambda a, d: (
+        zs[a] ** _T2 * (sp.KroneckerDelta(a, d) - zs[d] ** _T2 / class_sum(zs[i] ** _T2, i))
+    ),
+    identities={class_sum(zs[j]): 1},
+    auxiliary={},
+    latex=(
+        r"z^*_k = \exp_{t_2}(z_k - \lambda_{t_2}(z)),\ \sum_j z^*_j = 1,\ "
+        r"\exp_t x = [1 + (1 - t)x]_+^{1/(1-t)}"
+    ),
+    source=(
+        "Amid, Warmuth, Anil & Koren (2019), 'Robust bi-tempered logistic loss based on Bregman "
+        "divergences', NeurIPS, eq. (8) (tempered softmax); Jacobian by implicit "
+        "differentiation of the normalisation, as in their code's gradient"
+    ),
+    params=(T2,),
+    unit_outputs=True,
+    implicit=True,
+)
+"""The tempered softmax z*_k = exp_{t2}(z_k − λ_{t2}(z)) (Amid et al. 2019, eq. 8), t2 ≥ 1.
+
+∂z*_j/∂z_k = z*_j^{t2}(δ_jk − z*_k^{t2}/Σ_i z*_i^{t2}) (symmetric: a gradient field). The
+definition holds only with λ the implicit root of Σ_j z*_j = 1 (``implicit``): no closed
+form, so the Jacobian cannot be checked by differentiating it symbolically; it is checked
+against ``jax.jacobian`` of the fixed-point iteration in ``tests/test_tempered.py``.
 """
 
 

@@ -53,7 +53,7 @@ def _status(verdict: Verdict) -> str:
 
 
 def _tex(expr: sp.Expr) -> str:
-    from .render import latex
+    from .printing import latex
 
     return f"${latex(expr)}$"
 

@@ -53,12 +53,14 @@ def explicit_delta(act: Activation, pen: Penalty, n: int, kk: int) -> sp.Expr:
 
 
 def general_at(act: Activation, expr: sp.Expr, n: int, kk: int) -> sp.Expr:
-    """A general-q expression in z*, t, A, sgn z at q = n and k = kk, written in z_m and t_m."""
+    """A general-q expression in z*, t, sgn z and the activation's auxiliary atoms (A, B, C) at
+    q = n and k = kk, written in z_m and t_m."""
     zv, tv = explicit_symbols(n)
     outs = explicit_outputs(act, zv)
-    return instantiate(
-        expr, n, {k: kk}, {zs: outs, t: tv, z: zv}, scalars={A: sp.Add(*map(sp.Abs, zv))}
-    )
+    scalars = {A: sp.Add(*map(sp.Abs, zv))}
+    for atom, definition in act.auxiliary.items():  # B, C of the spherical and Taylor families
+        scalars[atom] = instantiate(definition, n, {}, {z: zv})
+    return instantiate(expr, n, {k: kk}, {zs: outs, t: tv, z: zv}, scalars=scalars)
 
 
 def rationalize(expr: sp.Expr, n: int) -> sp.Expr:

@@ -198,7 +198,7 @@ def _merge_summands(expr: sp.Expr) -> sp.Expr:
 
 
 def _text(expr: sp.Expr) -> str:
-    from .render import text
+    from .printing import text
 
     return text(expr)
 
@@ -287,6 +287,16 @@ def convexity(hs: Hessian, *, seed: int = 0, values=None) -> Convexity:
             at = ", ".join(f"{s.name} = {v}" for s, v in fixed.items())
             proof = (f"the instance {at}", *proof)
         return Convexity("convex", proof)
+    if hs.derivation.activation.implicit:
+        return Convexity(
+            "not decided",
+            tried=(
+                "H is neither diag(d ≥ 0) nor s·(diag(z*) − z*z*ᵀ) with s ≥ 0 provably",
+                "no counterexample search: the activation's outputs have no closed form in "
+                "the logits (an implicit normaliser), so H cannot be recomputed independently "
+                "at exact logits",
+            ),
+        )
     found = _counterexample(hs, seed, fixed=fixed)
     if found is not None:
         return found

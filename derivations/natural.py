@@ -84,6 +84,8 @@ def gradient_field(act: Activation) -> GradientField:
                 "so f = ∇Φ on ℝ^q (Poincaré lemma) and ρ = Φ(z) − ⟨z, t⟩ gives Δ = z* − t",
             ),
         )
+    if act.implicit:  # no explicit outputs at given logits to differentiate
+        return GradientField("not decided")
     params = [p.symbol for p in act.params]
     for point in _POINTS:
         logits = point if act.logit_domain == "real" else tuple(abs(x) + 1 for x in point)

@@ -20,13 +20,26 @@ import dataclasses
 import math
 import numbers
 
-__all__ = ["BETA", "DOMAINS", "EPSILON", "GAMMA", "LAM", "POLY", "SMOOTHING", "Parameter"]
+__all__ = [
+    "BETA",
+    "DOMAINS",
+    "EPSILON",
+    "GAMMA",
+    "LAM",
+    "POLY",
+    "SMOOTHING",
+    "T1",
+    "T2",
+    "Parameter",
+]
 
 DOMAINS: dict[str, str] = {
     "real": "a finite real number",
     "positive": "a finite number > 0",
     "nonnegative": "a finite number ≥ 0",
     "nonzero": "a finite number ≠ 0",
+    "unit": "a finite number in [0, 1]",
+    "at_least_one": "a finite number in [1, 10]",
 }
 """Each parameter domain and how an error message describes it."""
 
@@ -35,6 +48,8 @@ _ASSUMPTIONS = {
     "positive": {"positive": True},
     "nonnegative": {"nonnegative": True},
     "nonzero": {"real": True, "nonzero": True},
+    "unit": {"nonnegative": True},  # sympy has no upper bound: the symbolic side sees t ≥ 0
+    "at_least_one": {"positive": True},
 }
 
 
@@ -44,6 +59,8 @@ def _inside(domain: str, x: float) -> bool:
         "positive": x > 0,
         "nonnegative": x >= 0,
         "nonzero": x != 0,
+        "unit": 0 <= x <= 1,
+        "at_least_one": 1 <= x <= 10,
     }[domain]
 
 
@@ -148,3 +165,22 @@ POLY = Parameter(
     doc="the ε₁ of the Poly-1 loss (Leng et al. 2022, eq. 3)",
 )
 """The Poly-1 loss's ε₁ (Leng et al. 2022), required."""
+
+T1 = Parameter(
+    "t1",
+    "unit",
+    default=1.0,
+    doc=(
+        "the temperature t1 ∈ [0, 1] of the tempered logarithm in the bi-tempered loss "
+        "(Amid et al. 2019, eq. 11; < 1 bounds the loss)"
+    ),
+)
+T2 = Parameter(
+    "t2",
+    "at_least_one",
+    default=1.0,
+    doc=(
+        "the temperature t2 ∈ [1, 10] of the tempered softmax (Amid et al. 2019, eq. 8; > 1 "
+        "gives heavy tails; 1 is the softmax)"
+    ),
+)

@@ -28,12 +28,13 @@ from collections.abc import Callable, Sequence
 import sympy as sp
 
 from .algebra import class_sum, tidy
-from .parameters import GAMMA, LAM, POLY, SMOOTHING, Parameter
+from .parameters import GAMMA, LAM, POLY, SMOOTHING, T1, Parameter
 from .symbols import i, q, t, zs
 
 __all__ = [
     "BERNOULLI_CROSS_ENTROPY",
     "BERNOULLI_FOCAL",
+    "BI_TEMPERED",
     "CROSS_ENTROPY",
     "FOCAL",
     "GAMMA",
@@ -203,3 +204,31 @@ BERNOULLI_FOCAL = Penalty(
     params=(GAMMA,),
 )
 """The per-unit (Bernoulli) focal loss of RetinaNet (Lin et al. 2017), for logistic outputs."""
+
+_T1 = T1.symbol
+
+
+def _log_t(x, t_):
+    return (x ** (1 - t_) - 1) / (1 - t_)
+
+
+BI_TEMPERED = Penalty(
+    name="bi_tempered",
+    term=lambda o, y: (
+        y * _log_t(y, _T1) - y * _log_t(o, _T1) - (y ** (2 - _T1) - o ** (2 - _T1)) / (2 - _T1)
+    ),
+    latex=(
+        r"\rho_{bt} = \sum_j \Big[t_j \log_{t_1} t_j - t_j \log_{t_1} z^*_j - "
+        r"\frac{t_j^{2-t_1} - (z^*_j)^{2-t_1}}{2 - t_1}\Big],\ "
+        r"\log_t x = \frac{x^{1-t} - 1}{1 - t}"
+    ),
+    source=(
+        "Amid, Warmuth, Anil & Koren (2019), 'Robust bi-tempered logistic loss based on Bregman "
+        "divergences', NeurIPS, eq. (11) (the Bregman divergence of the tempered logarithm), "
+        "soft targets"
+    ),
+    params=(T1,),
+)
+"""The bi-tempered logistic loss's penalty (Amid et al. 2019, eq. 11), t1 ∈ [0, 1):
+∂ρ/∂z*_j = (z*_j)^{−t1}(z*_j − t_j). At t1 = 1 (a limit: the expression is 0/0 there) it is
+Σ [t log(t/z*) − t + z*]."""

@@ -1,9 +1,7 @@
-r"""Output: LaTeX and one-line Unicode forms of the formulas, the terminal report, TABLE1.md.
+r"""Output: the terminal report, a pairing's report and TABLE1.md.
 
-Two printers share one term order (positive terms first, sums last: z*_k − t_k, not −t_k + z*_k,
-as the paper writes its cells). The LaTeX one writes z*_k as ``z^*_{k}``, sgn as
-``\operatorname{sgn}`` and |x| as ``\lvert x \rvert`` (no bare ``|``, which would split a
-Markdown table cell).
+The formulas are printed by :mod:`.printing` (LaTeX and one-line Unicode, in the paper's
+notation); :func:`latex` and :func:`text` are re-exported from there.
 """
 
 from __future__ import annotations
@@ -11,100 +9,19 @@ from __future__ import annotations
 import functools
 
 import sympy as sp
-from sympy.printing.latex import LatexPrinter
-from sympy.printing.str import StrPrinter
 
 from .activations import ACTIVATIONS, jacobian_check
 from .algebra import tidy
 from .claims import all_claims, natural_pairing
 from .penalties import PENALTIES
+from .printing import latex, text
 from .symbols import j, k, t, zs
 from .table1 import Derivation, derivation, derive, derive_all, printed_verdicts
 from .verdicts import CONDITIONS, compare
 
 __all__ = ["latex", "markdown", "pairing_report", "text", "text_report"]
 
-_NAMES = {"z^*": "z*", "z": "z", "t": "t"}
 _LONG = 240  # characters of LaTeX beyond which a table cell points to a note instead
-
-
-class _PaperOrder:
-    """Orders the terms of a sum: sums over classes last, positive before negative."""
-
-    def _as_ordered_terms(self, expr, order=None):
-        terms = list(super()._as_ordered_terms(expr, order="rev-lex"))
-
-        def key(term):
-            bare_sum = isinstance(term.as_coeff_Mul()[1], sp.Sum)
-            return (bare_sum, term.could_extract_minus_sign())
-
-        return sorted(terms, key=key)
-
-
-class _Latex(_PaperOrder, LatexPrinter):
-    def _needs_mul_brackets(self, expr, first=False, last=False):
-        # z^*_k (Σ_j t_j) − t_k, not z^*_k Σ_j t_j − t_k (which reads as a sum over (t_j − t_k)).
-        return isinstance(expr, sp.Sum) or super()._needs_mul_brackets(expr, first, last)
-
-    def _print_Indexed(self, expr):
-        return f"{expr.base.name}_{{{self._print(expr.indices[0])}}}"
-
-    def _print_Pow(self, expr):
-        # (z^*_k)^2 as the paper writes it; z^*_{k}^{2} would be a double superscript.
-        if isinstance(expr.base, sp.Indexed) and "^" in expr.base.name and expr.exp.is_positive:
-            return rf"\left({self._print(expr.base)}\right)^{{{self._print(expr.exp)}}}"
-        return super()._print_Pow(expr)
-
-    def _print_sign(self, expr, exp=None):
-        tex = r"\operatorname{sgn} " + self._print(expr.args[0])
-        return f"({tex})^{{{exp}}}" if exp else tex
-
-    def _print_Abs(self, expr, exp=None):
-        tex = r"\lvert " + self._print(expr.args[0]) + r" \rvert"
-        return f"{tex}^{{{exp}}}" if exp else tex
-
-
-class _Text(_PaperOrder, StrPrinter):
-    printmethod = "_jaxsoftmax_text"  # not "_sympystr": Indexed would print itself as z[k]
-
-    def parenthesize(self, item, level, strict=False):
-        if isinstance(item, sp.Sum):
-            return f"({self._print(item)})"
-        return super().parenthesize(item, level, strict)
-
-    def _print_Indexed(self, expr):
-        name = _NAMES.get(expr.base.name, expr.base.name).replace("*", "\0")
-        return f"{name}_{self._print(expr.indices[0])}"
-
-    def _print_Sum(self, expr):
-        (dummy, _, _), body = expr.limits[0], expr.function
-        inner = self._print(body)
-        if isinstance(body, sp.Add):
-            inner = f"({inner})"
-        return f"Σ_{dummy} {inner}"
-
-    def _print_sign(self, expr):
-        return f"sgn({self._print(expr.args[0])})"
-
-    def _print_KroneckerDelta(self, expr):
-        return "δ_" + "".join(self._print(a) for a in expr.args)
-
-    def _print_Abs(self, expr):
-        return f"|{self._print(expr.args[0])}|"
-
-    def _print_Symbol(self, expr):
-        return {"beta": "β", "pi": "π", "gamma": "γ", "epsilon": "ε"}.get(expr.name, expr.name)
-
-
-def latex(expr: sp.Expr) -> str:
-    """``expr`` in LaTeX, in the paper's notation."""
-    return _Latex().doprint(expr)
-
-
-def text(expr: sp.Expr) -> str:
-    """``expr`` on one line in Unicode (z*_k, Σ_j, ·, ^), for the terminal."""
-    s = _Text().doprint(expr)
-    return s.replace("**", "^").replace("*", "·").replace("\0", "*")
 
 
 def _pretty_name(name: str) -> str:
@@ -316,6 +233,75 @@ def _beyond_section() -> list[str]:
     return lines
 
 
+def _five_verdicts_section() -> list[str]:
+    from .atlas import all_verdicts
+
+    rows = all_verdicts()
+    lines = [
+        "## Every built-in pairing: the five verdicts",
+        "",
+        f"Each of the {len(rows)} built-in pairing definitions (`jaxsoftmax.list_definitions()`), "
+        "at one instance (a parameterised family at the value its source uses; "
+        "`jaxsoftmax.derivations.atlas.INSTANCES`), decided by sympy when this file is "
+        "generated (`jaxsoftmax.derivations.atlas`): **Δ verified**, the general-q $\\Delta_k$ "
+        "against sympy's own derivative of the explicit $\\rho(f(z), t)$ at q = 2 and 3 "
+        "(exactly, else numerically at random rational points); **convexity** in the logits "
+        "of the instance and of the family (every parameter value); **properness** of the "
+        "penalty over the activation's outputs (is $E_{y\\sim p}\\,\\rho$ least at output "
+        "$p$?); the **natural pair**: $\\Delta_k = z^*_k - t_k$ (section 2), and whether the "
+        "activation has a natural penalty at all (a gradient field: symmetric Jacobian). The "
+        "atlas (`docs/atlas.md`) sets them beside the paper's experiment.",
+        "",
+        "| pairing | Δ verified | convex (instance) | convex (family) | proper | "
+        "Δ = z* − t | natural penalty exists |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for v in rows:
+        exists = {"gradient": "yes", "not a gradient": "no"}.get(v.gradient, v.gradient)
+        lines.append(
+            f"| `{v.name}` | {v.delta} | {v.convex} | {v.convex_family} | {v.proper} | "
+            f"{v.natural} | {exists} |"
+        )
+    lines += ["", "The evidence, pairing by pairing:", ""]
+    for v in rows:
+        lines += [
+            f"- `{v.name}`: Δ: {_cell(v.delta_evidence)}; convexity (instance): "
+            f"{_cell(v.convex_evidence)}; (family): {_cell(v.convex_family_evidence)}; "
+            f"properness: {_cell(v.proper_evidence)}; Δ vs. z* − t: "
+            f"{_cell(v.natural_evidence)}; natural penalty: {_cell(v.gradient_evidence)}.",
+        ]
+    return lines
+
+
+def _piecewise_section() -> list[str]:
+    from .sparse import piecewise
+
+    lines = [
+        "## Sparsemax and 1.5-entmax, support region by support region",
+        "",
+        "Piecewise smooth activations (Martins & Astudillo 2016; Peters, Niculae & Martins "
+        "2019) have a closed form on each support region S (the classes with non-zero "
+        "output); here, for q = 3 and each of the 7 regions, $\\Delta_k$ and $H_{kl}$ are "
+        "derived by sympy from the explicit composition on the region "
+        "(`jaxsoftmax.derivations.sparse`; checked against `jax.grad`/`jax.hessian` of "
+        "`jaxsoftmax.sparse` at each region's exact witness point in "
+        "`tests/test_derivations_sparse.py`). FY: the Fenchel–Young loss of the activation's "
+        "regulariser (Blondel, Martins & Niculae 2020), natural on every region; "
+        "cross-entropy is undefined (log 0) off the full support.",
+        "",
+        "| activation | S | penalty | Δ = z* − t | convex on S | evidence |",
+        "|---|---|---|---|---|---|",
+    ]
+    names = {"least_squares": "least squares", "fenchel_young": "FY", "cross_entropy": "CE"}
+    for v in piecewise():
+        s = "{" + ", ".join(str(i + 1) for i in v.support) + "}"
+        lines.append(
+            f"| {v.activation} | {s} | {names[v.penalty]} | {v.natural} | {v.convex} | "
+            f"{_cell(v.evidence)} |"
+        )
+    return lines
+
+
 @functools.cache
 def markdown() -> str:
     """The whole of ``derivations/TABLE1.md``, regenerated in memory (cached: every input is
@@ -329,6 +315,10 @@ def markdown() -> str:
         *_hessian_section(),
         "",
         *_beyond_section(),
+        "",
+        *_five_verdicts_section(),
+        "",
+        *_piecewise_section(),
         "",
         *_claims_section(),
         "",

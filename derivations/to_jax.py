@@ -227,7 +227,10 @@ class Lowered:
         self.param_names = {p.symbol: p.name for p in (*activation.params, *penalty.params)}
         self._aux = {a: to_jax(d, (z,), self.param_names) for a, d in activation.auxiliary.items()}
         self._names = {**self.param_names, **{a: a.name for a in activation.auxiliary}}
-        self.activate = to_jax(activation.definition(k), (z,), self.param_names)
+        if activation.implicit:  # no closed form: the definition needs its own JAX activate
+            self.activate = _no_closed_form(activation.name)
+        else:
+            self.activate = to_jax(activation.definition(k), (z,), self.param_names)
         self._delta = self._program(self.derivation.delta, matrix=False)
         self._terms_plain = to_jax(penalty.term(zs[k], t[k]), (zs, t), self.param_names)
         self._terms_log = to_jax(
@@ -264,6 +267,16 @@ class Lowered:
     def hessian(self, z_, t_, outputs, log_outputs=None, **params):
         self.hessian_derivation  # noqa: B018 (derive on first use)
         return self._run(self._hessian[1], z_, t_, outputs, log_outputs, params)
+
+
+def _no_closed_form(name: str) -> Callable:
+    def activate(*args, **kwargs):
+        raise ValueError(
+            f"activation {name!r} has no closed form in the logits (an implicit normaliser): "
+            "pass its JAX function as define_pairing(..., activate=...)"
+        )
+
+    return activate
 
 
 def _with_log_outputs(expr: sp.Expr) -> sp.Expr:

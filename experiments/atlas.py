@@ -1,10 +1,12 @@
 """The pairing atlas (issue 23, item 7): every registered pairing definition, at one instance
 each, through the paper's experiment (``jaxsoftmax.experiment.run``: all estimators trained on
 the same data from the same start, the engine's common random numbers), beside its verdicts
-(Δ natural?, convexity of the instance and of the family, properness, gradient activation).
+(``jaxsoftmax.derivations.atlas``: Δ verified, convexity of the instance and of the family,
+properness, the natural pair).
 
   python experiments/atlas.py [--trials N] [--seeds S]   # run, store, write the page
   python experiments/atlas.py --page                      # the page from the stored run
+  python experiments/atlas.py --verdicts                  # new verdicts, the stored run kept
 
 Writes ``experiments/atlas/atlas.json`` (the run and the verdicts, through ``jaxsoftmax.io``),
 then ``docs/atlas.md`` and its figure ``docs/atlas/atlas.png`` from that file alone.
@@ -22,33 +24,15 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-
-INSTANCES = {
-    "softmax(beta=…)/focal(gamma=…)": "softmax/focal(gamma=2)",
-    "spherical(epsilon=…)/least_squares": "spherical(epsilon=0.5)/least_squares",
-    "spherical(epsilon=…)/cross_entropy": "spherical(epsilon=0.5)/cross_entropy",
-    "softmax(beta=…)/label_smoothing(smoothing=…)": "softmax/label_smoothing(smoothing=0.1)",
-    "softmax(beta=…)/gce(lam=…)": "softmax/gce(lam=0.7)",
-    "softmax(beta=…)/poly1(poly=…)": "softmax/poly1(poly=1)",
-    "taylor/focal(gamma=…)": "taylor/focal(gamma=2)",
-    "taylor/label_smoothing(smoothing=…)": "taylor/label_smoothing(smoothing=0.1)",
-    "taylor/gce(lam=…)": "taylor/gce(lam=0.7)",
-    "taylor/poly1(poly=…)": "taylor/poly1(poly=1)",
-    "logistic/bernoulli_focal(gamma=…)": "logistic/bernoulli_focal(gamma=2)",
-    "spherical(epsilon=…)/focal(gamma=…)": "spherical(epsilon=0.5)/focal(gamma=2)",
-    "spherical(epsilon=…)/gce(lam=…)": "spherical(epsilon=0.5)/gce(lam=0.7)",
-}
-"""The instance run for each parameterised family (the common choice in its source)."""
+STORED = ROOT / "experiments" / "atlas" / "atlas.json"
 
 
 def instances() -> list[str]:
-    import jaxsoftmax as js
+    """One instance of every built-in definition (``jaxsoftmax.derivations.atlas``)."""
+    from jaxsoftmax.derivations.atlas import instance_name
+    from jaxsoftmax.pairings import builtin_definitions
 
-    out = []
-    for d in js.list_definitions():
-        name = INSTANCES.get(d.family, d.family.replace("(beta=…)", ""))
-        out.append(name)
-    return out
+    return [instance_name(d) for d in builtin_definitions()]
 
 
 def run(trials: int, seeds: int) -> dict:
@@ -75,36 +59,12 @@ def run(trials: int, seeds: int) -> dict:
 
 
 def verdicts(name: str) -> dict:
-    """The symbolic verdicts of one pairing instance, each a short word and its evidence."""
-    import sympy as sp
-
+    """The five verdicts of one pairing instance (``jaxsoftmax.derivations.atlas.verdicts``),
+    each a short word and its evidence."""
     import jaxsoftmax as js
-    from jaxsoftmax.derivations.natural import gradient_field
-    from jaxsoftmax.derivations.proper import properness
-    from jaxsoftmax.derivations.symbols import k, t, zs
-    from jaxsoftmax.derivations.verdicts import compare
+    from jaxsoftmax.derivations.atlas import verdicts as five
 
-    p = js.get_pairing(name)
-    defn = p.definition
-    act, pen = defn.symbols()
-    symbols = {q.name: q.symbol for q in (*defn.activation_params, *defn.penalty_params)}
-    values = {symbols[n]: sp.Rational(repr(v)) for n, v in dict(p.params).items()}
-    delta = p.derivation().delta.subs(values)
-    nat = compare(zs[k] - t[k], delta, act.identities, activation=act)
-    inst, fam = p.convexity(), p.family_convexity()
-    prop = properness(act, pen, values)
-    grad = gradient_field(act)
-    return {
-        "natural": nat.summary,
-        "natural_evidence": nat.evidence,
-        "convex": inst.kind,
-        "convex_family": fam.kind,
-        "convex_evidence": inst.evidence,
-        "proper": prop.kind,
-        "proper_evidence": prop.evidence,
-        "gradient": grad.kind,
-        "gradient_evidence": grad.evidence,
-    }
+    return five(js.get_pairing(name)).as_dict()
 
 
 def store(r: dict, path: pathlib.Path) -> None:
@@ -160,23 +120,25 @@ def page(stored: pathlib.Path, out: pathlib.Path) -> None:
         f"paper's experiment (`jaxsoftmax.experiment.run`, all pairings trained on the same "
         f"data from the same start): {r['seeds']} seed(s) × {r['trials']} trials = {n_trials} "
         f"trials each ({r['seconds']:.0f} s on {r.get('machine', 'the 2-core CPU')}). "
-        "Beside it, the symbolic verdicts: Δ against the natural z* − t; convexity of the "
-        "instance and of the family; properness of the penalty over the activation's outputs; "
+        "Beside it, the five symbolic verdicts (as in "
+        "[TABLE1.md](derivations/TABLE1.md)): Δ verified against sympy's derivative of the "
+        "explicit composition; convexity of the instance and of the family; properness of the "
+        "penalty over the activation's outputs; the natural pair: Δ against z* − t, and "
         "whether the activation is a gradient (has a natural penalty at all).",
         "",
         "![eq. (4) by pairing](atlas/atlas.png)",
         "",
-        "| pairing | eq. (4) | error rate | Δ = z* − t? | convex (instance / family) | "
-        "proper | gradient activation |",
-        "|---|---|---|---|---|---|---|",
+        "| pairing | eq. (4) | error rate | Δ verified | convex (instance / family) | proper | "
+        "Δ = z* − t? | gradient activation |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for n in names:
         v = ver[n]
         lines.append(
             f"| `{n}` | {np.nanmean(res[n]['eq4']):.4f}"
             + (f" ({bad[n]} non-finite trial(s) left out)" if bad[n] else "")
-            + f" | {np.nanmean(res[n]['error']):.4f} | "
-            f"{v['natural']} | {v['convex']} / {v['convex_family']} | {v['proper']} | "
+            + f" | {np.nanmean(res[n]['error']):.4f} | {v['delta']} | "
+            f"{v['convex']} / {v['convex_family']} | {v['proper']} | {v['natural']} | "
             f"{v['gradient']} |"
         )
     lines += ["", "## Evidence", ""]
@@ -185,8 +147,10 @@ def page(stored: pathlib.Path, out: pathlib.Path) -> None:
         lines += [
             f"### `{n}`",
             "",
+            f"- Δ: {v['delta_evidence']}",
             f"- natural: {v['natural_evidence'] or v['natural']}",
-            f"- convexity: {v['convex_evidence']}",
+            f"- convexity (instance): {v['convex_evidence']}",
+            f"- convexity (family): {v['convex_family_evidence']}",
             f"- properness: {v['proper_evidence']}",
             f"- gradient: {v['gradient_evidence']}",
             "",
@@ -199,19 +163,31 @@ def main(argv=None) -> int:
     p.add_argument("--trials", type=int, default=100)
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--page", action="store_true", help="only regenerate the page")
+    p.add_argument(
+        "--verdicts",
+        action="store_true",
+        help="recompute the stored run's verdicts (no training), then the page",
+    )
+    p.add_argument("--stored", type=pathlib.Path, default=STORED, help="the run's JSON file")
+    p.add_argument("--docs", type=pathlib.Path, default=ROOT / "docs", help="the page's folder")
     args = p.parse_args(argv)
+    for flag in ("trials", "seeds"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag} must be ≥ 1, got {getattr(args, flag)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("atlas")
-    stored = ROOT / "experiments" / "atlas" / "atlas.json"
     if not args.page:
-        r = run(args.trials, args.seeds)
-        log.info("experiment: %.1f s", r["seconds"])
+        if args.verdicts:
+            r = json.loads(args.stored.read_text(encoding="utf-8"))
+        else:
+            r = run(args.trials, args.seeds)
+            log.info("experiment: %.1f s", r["seconds"])
         start = time.perf_counter()
         r["verdicts"] = {n: verdicts(n) for n in r["results"]}
         r["verdict_seconds"] = time.perf_counter() - start
         log.info("verdicts: %.1f s", r["verdict_seconds"])
-        store(r, stored)
-    page(stored, ROOT / "docs")
+        store(r, args.stored)
+    page(args.stored, args.docs)
     return 0
 
 

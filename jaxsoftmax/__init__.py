@@ -30,11 +30,11 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "logsumexp": ("activations", "logsumexp"),
     "softmax": ("activations", "softmax"),
     "softmax_jacobian": ("activations", "softmax_jacobian"),
-    "PairingCheck": ("definitions", "PairingCheck"),
-    "PairingCheckError": ("definitions", "PairingCheckError"),
+    "PairingCheck": ("pairings", "PairingCheck"),
+    "PairingCheckError": ("pairings", "PairingCheckError"),
     "PairingDefinition": ("definitions", "PairingDefinition"),
-    "check_pairing": ("definitions", "check_pairing"),
-    "define_pairing": ("definitions", "define_pairing"),
+    "check_pairing": ("pairings", "check_pairing"),
+    "define_pairing": ("pairings", "define_pairing"),
     "entmax": ("sparse", "entmax"),
     "entmax_loss": ("sparse", "entmax_loss"),
     "sparsemax": ("sparse", "sparsemax"),
@@ -52,7 +52,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "log_posterior": ("expfamily", "log_posterior"),
     "posterior": ("expfamily", "posterior"),
     "posterior_logits": ("expfamily", "posterior_logits"),
-    "Pairing": ("pairings", "Pairing"),
+    "Pairing": ("definitions", "Pairing"),
     "autodiff_delta": ("pairings", "autodiff_delta"),
     "autodiff_hessian": ("pairings", "autodiff_hessian"),
     "get_pairing": ("pairings", "get_pairing"),
@@ -162,11 +162,8 @@ if TYPE_CHECKING:
     from .activations import logsumexp as logsumexp
     from .activations import softmax as softmax
     from .activations import softmax_jacobian as softmax_jacobian
-    from .definitions import PairingCheck as PairingCheck
-    from .definitions import PairingCheckError as PairingCheckError
+    from .definitions import Pairing as Pairing
     from .definitions import PairingDefinition as PairingDefinition
-    from .definitions import check_pairing as check_pairing
-    from .definitions import define_pairing as define_pairing
     from .expfamily import ExponentialFamily as ExponentialFamily
     from .expfamily import LogPriors as LogPriors
     from .expfamily import PriorWeights as PriorWeights
@@ -180,9 +177,12 @@ if TYPE_CHECKING:
     from .expfamily import log_posterior as log_posterior
     from .expfamily import posterior as posterior
     from .expfamily import posterior_logits as posterior_logits
-    from .pairings import Pairing as Pairing
+    from .pairings import PairingCheck as PairingCheck
+    from .pairings import PairingCheckError as PairingCheckError
     from .pairings import autodiff_delta as autodiff_delta
     from .pairings import autodiff_hessian as autodiff_hessian
+    from .pairings import check_pairing as check_pairing
+    from .pairings import define_pairing as define_pairing
     from .pairings import get_pairing as get_pairing
     from .pairings import list_definitions as list_definitions
     from .pairings import list_pairings as list_pairings

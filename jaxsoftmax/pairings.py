@@ -1,16 +1,17 @@
 r"""Activation × penalty pairings and their Δ_k = ∂ρ/∂z_k, derived (Dunne & Campbell, Table 1).
 
-A :class:`Pairing` bundles an output activation f_q (logits z → outputs z*), the stable loss
-ρ(f_q(z), t) from logits, and Δ_k = ∂ρ/∂z_k, the quantity back-propagation starts from (the paper's
-section 2). Every pairing here comes from one symbolic definition (:mod:`jaxsoftmax.definitions`):
-its Δ_k is *derived* by the chain rule Δ_k = Σ_j (∂ρ/∂z*_j)(∂z*_j/∂z_k) for general q
-(``jaxsoftmax.derivations.table1.derive``), never written by hand, and evaluated on the pairing's
-own outputs z* = ``activate(z)`` (the library's max-shifted ``softmax``, not ``jax.nn.softmax``), so
-Δ is as robust as the activation: e.g. softmax × least squares at z = (−∞, −∞, −∞) gives z* = 0 and
-Δ = 0, as ``jax.grad`` does. The built-ins keep the library's stable, hand-written
-``activate``/``loss`` functions (``jaxsoftmax.activations`` / ``penalties``), attached to their
-definitions. Write z*_k for the output, t_k for the target and S_t = Σ_j t_j; the derived Δ_k
-(``python -m jaxsoftmax.derivations`` prints them and ``derivations/TABLE1.md`` records them):
+A :class:`~jaxsoftmax.definitions.Pairing` bundles an output activation f_q (logits z → outputs
+z*), the stable loss ρ(f_q(z), t) from logits, and Δ_k = ∂ρ/∂z_k, the quantity back-propagation
+starts from (the paper's section 2). Every pairing here comes from one symbolic definition
+(:mod:`jaxsoftmax.definitions`): its Δ_k is *derived* by the chain rule Δ_k = Σ_j
+(∂ρ/∂z*_j)(∂z*_j/∂z_k) for general q (``jaxsoftmax.derivations.table1.derive``), never written by
+hand, and evaluated on the pairing's own outputs z* = ``activate(z)`` (the library's max-shifted
+``softmax``, not ``jax.nn.softmax``), so Δ is as robust as the activation: e.g. softmax × least
+squares at z = (−∞, −∞, −∞) gives z* = 0 and Δ = 0, as ``jax.grad`` does. The built-ins keep the
+library's stable, hand-written ``activate``/``loss`` functions (``jaxsoftmax.activations`` /
+``penalties``), attached to their definitions. Write z*_k for the output, t_k for the target and
+S_t = Σ_j t_j; the derived Δ_k (``python -m jaxsoftmax.derivations`` prints them and
+``derivations/TABLE1.md`` records them):
 
 ==========  ===============  ======================================================  ============
 activation  penalty          Δ_k (derived)                                           natural?
@@ -45,25 +46,39 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import threading
 import types
-from collections.abc import Callable, Mapping
-from typing import cast
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import jax
 import jax.numpy as jnp
 
-from jaxsoftmax.derivations.parameters import BETA, EPSILON, GAMMA, LAM, POLY, SMOOTHING
+from jaxsoftmax.derivations.parameters import BETA, EPSILON, GAMMA, LAM, POLY, SMOOTHING, T1, T2
 
 from . import penalties as _pen
-from ._checks import as_float_array, same_shape
+from ._checks import as_float_array
 from .activations import l1_normalize, log_softmax, logistic, softmax
-from .definitions import PairingDefinition, Params, canonical_name, parse_name
+from .definitions import (
+    _INSTANCES,
+    _LOCK,
+    Factory,
+    Pairing,
+    PairingDefinition,
+    _instantiate,
+    canonical_name,
+    parse_name,
+)
+from .tempered import bi_tempered_loss, tempered_softmax
 
 __all__ = [
-    "Pairing",
+    "CheckRow",
+    "PairingCheck",
+    "PairingCheckError",
     "autodiff_delta",
     "autodiff_hessian",
+    "builtin_definitions",
+    "check_pairing",
+    "define_pairing",
     "get_pairing",
     "list_definitions",
     "list_pairings",
@@ -72,97 +87,8 @@ __all__ = [
     "register_pairing",
 ]
 
-ArrayFn = Callable[[jax.Array], jax.Array]
-PairFn = Callable[[jax.Array, jax.Array], jax.Array]
-
-
-@dataclasses.dataclass(frozen=True)
-class Pairing:
-    """An output activation paired with a penalty.
-
-    Attributes:
-      activation: the activation's name (e.g. ``"softmax"``).
-      penalty: the penalty's name (e.g. ``"cross_entropy"``).
-      activate: logits ``(..., q)`` → outputs z* ``(..., q)``.
-      loss: ``(logits, targets, axis=-1)`` → ρ per observation ``(...)``, stable from logits,
-        summed over the class axis ``axis`` (every built-in loss takes it; a user loss without
-        an ``axis`` parameter is called with the class axis last).
-      delta: ``(logits, targets)`` → Δ = ∂ρ/∂z ``(..., q)``, derived (or, for a pairing
-        registered by hand, in the closed form given).
-      formula: Δ_k in words/LaTeX, for a hand-made pairing (derived ones: :attr:`latex`).
-      source: where the pairing comes from.
-      params: parameter name → value (``{"beta": 2.0, "gamma": 0.5}``), hashable.
-      canonical: the canonical name of a parameterised pairing (:attr:`name`).
-      definition: the :class:`~jaxsoftmax.definitions.PairingDefinition` it comes from.
-    """
-
-    activation: str
-    penalty: str
-    activate: ArrayFn
-    loss: PairFn
-    delta: PairFn
-    formula: str = ""
-    source: str = ""
-    params: Mapping[str, float] = dataclasses.field(default_factory=Params)
-    canonical: str = dataclasses.field(default="", repr=False)
-    definition: PairingDefinition | None = dataclasses.field(default=None, repr=False)
-
-    def __post_init__(self):
-        if not isinstance(self.params, Params):
-            object.__setattr__(self, "params", Params(self.params))
-
-    @property
-    def name(self) -> str:
-        """The key of :func:`get_pairing`: ``"activation/penalty"`` for the built-ins, the
-        canonical ``"softmax(beta=2)/focal(gamma=0.5)"`` for parameterised pairings."""
-        return self.canonical or f"{self.activation}/{self.penalty}"
-
-    def _definition(self) -> PairingDefinition:
-        if self.definition is None:
-            raise TypeError(
-                f"{self.name} was registered by hand, not from a definition: it has no "
-                "derivation (use jaxsoftmax.define_pairing)"
-            )
-        return self.definition
-
-    def hessian(self, logits: jax.typing.ArrayLike, targets: jax.typing.ArrayLike):
-        """H = ∂²ρ/∂z∂zᵀ ``(..., q, q)``, derived symbolically
-        (``jaxsoftmax.derivations.hessian``)."""
-        return self._hessian(logits, targets)
-
-    @property
-    def _hessian(self):
-        return _derived_fn(self, "hessian")
-
-    def derivation(self):
-        """The symbolic derivation of Δ_k for general q (``jaxsoftmax.derivations.Derivation``)."""
-        return self._definition().derivation()
-
-    def convexity(self):
-        """Convexity of ρ∘f in the logits for *this instance*, its parameters at their values
-        (``jaxsoftmax.derivations.hessian.Convexity``): ``softmax/focal(gamma=0)`` is convex
-        (it is cross-entropy) though the focal family is not. The family's verdict:
-        :meth:`family_convexity`."""
-        return self._definition().convexity(dict(self.params) or None)
-
-    def family_convexity(self):
-        """Convexity of ρ∘f for every parameter value of the family (``definition.convexity()``)."""
-        return self._definition().convexity()
-
-    @property
-    def latex(self) -> str:
-        """Δ_k in LaTeX: derived (imports sympy), or the hand-written ``formula``."""
-        if self.definition is None:
-            return self.formula
-        from jaxsoftmax.derivations.render import latex
-
-        return latex(self.derivation().display)
-
-
-_LOCK = threading.RLock()
 _REGISTRY: dict[str, Pairing] = {}
 _DEFINITIONS: dict[tuple[str, str], PairingDefinition] = {}
-_INSTANCES: dict[str, Pairing] = {}
 
 
 def register_pairing(pairing: Pairing, *, replace: bool = False) -> Pairing:
@@ -263,6 +189,12 @@ def list_definitions() -> tuple[PairingDefinition, ...]:
     return tuple(_DEFINITIONS.values())
 
 
+def builtin_definitions() -> tuple[PairingDefinition, ...]:
+    """The definitions this module registers (the paper's and the ones beyond it), whatever
+    a user has registered or replaced since: what ``derivations/TABLE1.md`` and the atlas cover."""
+    return _BUILTIN_DEFINITIONS
+
+
 def registry() -> types.MappingProxyType:
     """A read-only view of the registry, keyed by name."""
     return types.MappingProxyType(_REGISTRY)
@@ -292,119 +224,6 @@ def autodiff_hessian(pairing: Pairing, logits: jax.Array, targets: jax.Array) ->
         z.reshape(-1, z.shape[-1]), t.reshape(-1, t.shape[-1])
     )
     return flat.reshape(*z.shape, z.shape[-1])
-
-
-# --------------------------------------------------------------------------------------------
-# From a definition to a Pairing
-# --------------------------------------------------------------------------------------------
-
-
-def _validated(logits, targets):
-    z = as_float_array(logits, "logits")
-    t = as_float_array(targets, "targets")
-    same_shape(z, t, ("logits", "targets"))
-    if z.ndim == 0:
-        raise ValueError("logits must have a class axis (rank ≥ 1), got a scalar")
-    dtype = jnp.promote_types(z.dtype, t.dtype)
-    return z.astype(dtype), t.astype(dtype)
-
-
-def _last(fn, z, axis):
-    """``fn`` (class axis last) applied with the class axis at ``axis``."""
-    if axis in (-1, z.ndim - 1):
-        return fn(z)
-    return jnp.moveaxis(fn(jnp.moveaxis(z, axis, -1)), -1, axis)
-
-
-def _functions(defn: PairingDefinition, values: dict[str, float]):
-    """activate(z, axis), log_activate(z) or None, loss(z, t, axis) of an instance."""
-    if defn.activate is not None:
-        activate = defn.activate(values)
-    else:
-
-        def activate(z, axis=-1):
-            z = as_float_array(z, "logits")
-            return _last(lambda x: defn.lowered().activate(x, **values), z, axis)
-
-    log_activate = defn.log_activate(values) if defn.log_activate is not None else None
-    if defn.loss is not None:
-        loss = defn.loss(values)
-    else:
-
-        def loss(logits, targets, axis=-1):
-            z, t = _validated(logits, targets)
-            z, t = jnp.moveaxis(z, axis, -1), jnp.moveaxis(t, axis, -1)
-            logs = log_activate(z) if log_activate is not None else None
-            terms = defn.lowered().terms(activate(z), t, logs, **values)
-            return jnp.sum(terms, axis=-1)
-
-    return activate, log_activate, loss
-
-
-def _derived_fn(pairing: Pairing, which: str):
-    """The jitted, validated Δ or H of a definition's instance (built once per pairing)."""
-    defn = pairing._definition()
-    key = ("fn", which, pairing.name)
-    with defn._lock:
-        cached = defn._cache.get(key)
-    if cached is not None:
-        return cached
-    values = dict(pairing.params)
-    activate, log_activate, _ = _functions(defn, values)
-
-    def core(z, t):
-        lowered = defn.lowered()  # sympy runs here, once, at the first trace
-        logs = log_activate(z) if log_activate is not None else None
-        return getattr(lowered, which)(z, t, activate(z), logs, **values)
-
-    jitted = jax.jit(core)
-
-    def fn(logits, targets):
-        return jitted(*_validated(logits, targets))
-
-    fn.__name__ = f"{which}_{pairing.activation}_{pairing.penalty}"
-    fn.__doc__ = f"{which} of {pairing.name}, derived symbolically for general q."
-    with defn._lock:
-        defn._cache.setdefault(key, fn)
-        return defn._cache[key]
-
-
-class _Delta:
-    """Δ = ∂ρ/∂z (..., q) of a definition's instance, derived symbolically for general q:
-    sympy runs on the first call, which builds a jitted function; later calls reuse it."""
-
-    __slots__ = ("_box",)
-
-    def __init__(self, box: list):
-        self._box = box
-
-    def __call__(self, logits, targets):
-        return _derived_fn(self._box[0], "delta")(logits, targets)
-
-
-def _instantiate(defn: PairingDefinition, values: dict[str, float]) -> Pairing:
-    """The cached :class:`Pairing` of ``defn`` at validated ``values``."""
-    canonical = canonical_name(defn, values)
-    with _LOCK:
-        hit = _INSTANCES.get(canonical)
-        if hit is not None and hit.definition is defn:
-            return hit
-        activate, _, loss = _functions(defn, values)
-        box: list = []
-        pairing = Pairing(
-            defn.activation,
-            defn.penalty,
-            activate,
-            loss,
-            _Delta(box),
-            source=defn.source,
-            params=Params(values),
-            canonical=canonical if canonical != f"{defn.activation}/{defn.penalty}" else "",
-            definition=defn,
-        )
-        box.append(pairing)
-        _INSTANCES[canonical] = pairing
-        return pairing
 
 
 # --------------------------------------------------------------------------------------------
@@ -689,6 +508,17 @@ _MORE: tuple[tuple, ...] = (
         None,
         "de Brébisson & Vincent (2016), section 2.2; Zhang & Sabuncu (2018), eq. (6)",
     ),
+    (
+        "tempered",
+        "bi_tempered",
+        ("TEMPERED", "BI_TEMPERED"),
+        lambda values: lambda z, axis=-1: tempered_softmax(z, axis, t2=values["t2"]),
+        None,
+        lambda values: (
+            lambda z, t, axis=-1: bi_tempered_loss(z, t, axis, t1=values["t1"], t2=values["t2"])
+        ),
+        "Amid, Warmuth, Anil & Koren (2019), eq. (8) and (11) (the bi-tempered logistic loss)",
+    ),
 )
 
 
@@ -700,10 +530,16 @@ _PARAMS = {
     "label_smoothing": (SMOOTHING,),
     "gce": (LAM,),
     "poly1": (POLY,),
+    "tempered": (T2,),
+    "bi_tempered": (T1,),
 }
 
 
+_BUILTIN_DEFINITIONS: tuple[PairingDefinition, ...] = ()
+
+
 def _register_builtins() -> None:
+    global _BUILTIN_DEFINITIONS
     for _n, (_act, _pen_name, _names, _a, _la, _loss, _src) in enumerate(_BUILTINS + _MORE):
         _defn = register_definition(
             PairingDefinition(
@@ -721,7 +557,243 @@ def _register_builtins() -> None:
         paper = _n < len(_BUILTINS)
         if paper and all(p.default is not None for p in _defn.params):  # the paper's nine
             register_pairing(_defn())
+        _BUILTIN_DEFINITIONS += (_defn,)
 
 
 _register_builtins()
 del _register_builtins
+
+
+# --------------------------------------------------------------------------------------------
+# Defining a pairing
+# --------------------------------------------------------------------------------------------
+
+
+def _as_factory(fn: Callable | None) -> Factory | None:
+    """A JAX function that takes the parameters by keyword, as a factory."""
+    if fn is None:
+        return None
+    return lambda values: lambda *args, **kw: fn(*args, **kw, **values)
+
+
+def define_pairing(
+    activation,
+    penalty,
+    *,
+    activate: Callable | None = None,
+    log_activate: Callable | None = None,
+    loss: Callable | None = None,
+    source: str = "",
+    register: bool = True,
+    replace: bool = False,
+) -> PairingDefinition:
+    """Defines (and by default registers) a pairing from symbolic definitions.
+
+    Args:
+      activation: a ``jaxsoftmax.derivations.Activation`` (``define_activation`` there).
+      penalty: a ``jaxsoftmax.derivations.Penalty`` (``define_penalty`` there).
+      activate, log_activate, loss: optional stable JAX functions that take the parameters by
+        keyword: ``activate(z, axis=-1, **params)``, ``log_activate(z, axis=-1, **params)``,
+        ``loss(z, t, axis=-1, **params)``; generated from the sympy definitions when absent.
+      source: where the pairing comes from.
+      register: add it to the registry (:func:`jaxsoftmax.register_definition`), so
+        ``get_pairing("name(p=v)/name(p=v)")`` finds it.
+      replace: replace a registered definition of the same names.
+
+    Returns:
+      The :class:`PairingDefinition`; call it with parameter values for a ``Pairing``.
+    """
+    defn = PairingDefinition(
+        activation=activation.name,
+        penalty=penalty.name,
+        activation_params=tuple(activation.params),
+        penalty_params=tuple(penalty.params),
+        symbolic=lambda: (activation, penalty),
+        activate=_as_factory(activate),
+        log_activate=_as_factory(log_activate),
+        loss=_as_factory(loss),
+        source=source or f"{activation.source}; {penalty.source}".strip("; "),
+    )
+    if register:
+        register_definition(defn, replace=replace)
+    return defn
+
+
+# --------------------------------------------------------------------------------------------
+# The check every pairing gets
+# --------------------------------------------------------------------------------------------
+
+
+class PairingCheckError(AssertionError):
+    """A pairing's Δ (or H) disagrees with ``jax.grad`` (or ``jax.hessian``) of its loss."""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckRow:
+    """One comparison: quantity, q, batch shape, dtype, targets, worst error, tolerance."""
+
+    quantity: str
+    q: int
+    batch_shape: tuple[int, ...]
+    dtype: str
+    targets: str
+    max_error: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return self.max_error <= self.tolerance
+
+    def __str__(self) -> str:
+        return (
+            f"{self.quantity:7s} q={self.q} batch={self.batch_shape} {self.dtype} "
+            f"{self.targets:12s} max|err| {self.max_error:.2e} (tol {self.tolerance:.1e}) "
+            + ("ok" if self.ok else "FAIL")
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class PairingCheck:
+    """The report of :func:`check_pairing`."""
+
+    name: str
+    rows: tuple[CheckRow, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    @property
+    def failures(self) -> tuple[CheckRow, ...]:
+        return tuple(r for r in self.rows if not r.ok)
+
+    def __str__(self) -> str:
+        head = f"{self.name}: {'ok' if self.ok else 'FAILED'} ({len(self.rows)} comparisons)"
+        return "\n".join([head, *(f"  {r}" for r in self.rows)])
+
+
+def _logits(rng, shape, domain):
+    import numpy as np
+
+    x = rng.normal(0.0, 1.0, shape)
+    if domain == "positive":
+        return np.abs(x) + 0.5
+    if domain == "nonzero":
+        return np.sign(x + (x == 0)) * (np.abs(x) + 0.2)
+    return x
+
+
+def _targets(rng, shape, kind):
+    import numpy as np
+
+    q = shape[-1]
+    if kind == "one-hot":
+        return np.eye(q)[rng.integers(0, q, shape[:-1])]
+    if kind == "soft":
+        return rng.dirichlet(np.ones(q), shape[:-1])
+    return rng.uniform(0.0, 1.0, shape)
+
+
+def check_pairing(
+    pairing,
+    *,
+    qs: Sequence[int] = (2, 3, 4, 5, 6, 7, 8, 9, 10),
+    batch_shapes: Sequence[tuple[int, ...]] = ((), (4,), (2, 3)),
+    dtypes: Sequence[str] = ("float32", "float64"),
+    hessian: bool = True,
+    logit_domain: str | None = None,
+    seed: int = 0,
+    raise_on_failure: bool = True,
+) -> PairingCheck:
+    """Checks ``pairing.delta`` against ``jax.grad`` of its loss (and the Hessian against
+    ``jax.hessian``) across q, batch shapes, dtypes and one-hot, soft and unnormalised targets.
+
+    The check the built-ins get, for any pairing. Batch shapes cycle with q (q = 2 with the
+    first, q = 3 with the second, ...); the three kinds of targets share one compiled program.
+    Logits are drawn in the activation's domain (positive for the linear activation, away from
+    0 for |z|); ``logit_domain`` overrides it. The Hessian is checked for pairings that come
+    from a :class:`PairingDefinition`.
+
+    Tolerances. The reference is always autodiff in **float64**, at the very inputs checked
+    (rounded to the dtype first). In float64 the derived Δ and H must agree with it to
+    1e-10·(1 + max|ref|). In float32 the derived values must agree with it to
+    2e-5·(1 + max|ref|) (Δ) or 2e-4·(1 + max|ref|) (H), *plus* four times the larger of two
+    measured float32 conditioning errors at those inputs: the error of float32 autodiff itself
+    (``jax.grad`` / ``jax.hessian`` in float32 against float64), and how far the derived
+    formula's float32 value moves when its logits move by one ulp (factors such as
+    (1 − z*)^{γ−3/2} near z* → 1 amplify rounding in any float32 evaluation; a true change
+    over one ulp is far below it). A systematic error (a formula wrong by 1e-3 relative) does
+    not move with the ulp, and fails the float64 comparison whatever the float32 conditioning.
+
+    Returns:
+      A :class:`PairingCheck`; raises :class:`PairingCheckError` (listing the failures)
+      instead when ``raise_on_failure`` and any comparison fails.
+    """
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    defn = getattr(pairing, "definition", None)
+    if logit_domain is None:
+        logit_domain = defn.symbols()[0].logit_domain if defn is not None else "real"
+    with_h = hessian and defn is not None
+    rng = np.random.default_rng(seed)
+    kinds = ("one-hot", "soft", "unnormalised")
+    rows = []
+
+    def routes(z, t):
+        out = [pairing.delta(z, t), autodiff_delta(pairing, z, t)]
+        if with_h:
+            flat_z, flat_t = z.reshape(-1, z.shape[-1]), t.reshape(-1, t.shape[-1])
+            auto_h = jax.vmap(jax.hessian(lambda a, b: pairing.loss(a, b)))(flat_z, flat_t)
+            out += [pairing.hessian(flat_z, flat_t), auto_h]
+        return out
+
+    compiled = {dtype: jax.jit(routes) for dtype in ("float32", "float64")}
+
+    def run(dtype, z, t):
+        with jax.enable_x64(dtype == "float64"):
+            res = compiled[dtype](jnp.asarray(z, dtype), jnp.asarray(t, dtype))
+            return [np.asarray(r, np.float64) for r in res]
+
+    for n, q in enumerate(qs):
+        batch = tuple(batch_shapes[n % len(batch_shapes)])
+        shape = (len(kinds), *batch, q)
+        z = _logits(rng, shape, logit_domain)
+        t: Any = np.stack([_targets(rng, (*batch, q), kind) for kind in kinds])
+        if "float32" in dtypes:  # one set of inputs, exactly representable in every dtype
+            z, t = z.astype(np.float32), t.astype(np.float32)
+        ref = run("float64", z, t)
+        for dtype in dtypes:
+            res = ref if dtype == "float64" else run(dtype, z, t)
+            f32 = dtype == "float32"
+            # The same program one ulp away: how much its float32 evaluation moves there.
+            near = run(dtype, np.nextafter(z, np.inf), t) if f32 else res
+            hs = (len(kinds), -1, q, q)
+            pairs = [("delta", res[0], res[1], ref[1], near[0])]
+            if with_h:
+                h_got, h_auto, h_ref, h_near = (
+                    x.reshape(hs) for x in (res[2], res[3], ref[3], near[2])
+                )
+                pairs.append(("hessian", h_got, h_auto, h_ref, h_near))
+            for quantity, got, auto, exact, moved in pairs:
+                for i, kind in enumerate(kinds):
+                    scale = 1.0 + float(np.max(np.abs(exact[i]), initial=0.0))
+                    err = float(np.max(np.abs(got[i] - exact[i]), initial=0.0))
+                    if not np.all(np.isfinite(got[i]) == np.isfinite(exact[i])):
+                        err = float("inf")
+                    if f32:
+                        own = float(np.nanmax(np.abs(auto[i] - exact[i]), initial=0.0))
+                        inh = float(np.nanmax(np.abs(moved[i] - got[i]), initial=0.0))
+                        base = 2e-5 if quantity == "delta" else 2e-4
+                        tol = base * scale + 4.0 * max(own, inh)
+                    else:
+                        tol = 1e-10 * scale
+                    rows.append(CheckRow(quantity, q, batch, dtype, kind, err, tol))
+    report = PairingCheck(pairing.name, tuple(rows))
+    if raise_on_failure and not report.ok:
+        raise PairingCheckError(
+            f"{pairing.name}: Δ or H disagrees with JAX autodiff:\n"
+            + "\n".join(f"  {r}" for r in report.failures)
+        )
+    return report

@@ -226,6 +226,7 @@ def test_top_level_page_lists_every_public_name(site):
 API_PAGES = {
     "activations": ["jaxsoftmax.activations"],
     "sparse": ["jaxsoftmax.sparse"],
+    "tempered": ["jaxsoftmax.tempered"],
     "penalties": ["jaxsoftmax.penalties"],
     "pairings": ["jaxsoftmax.pairings"],
     "definitions": ["jaxsoftmax.definitions"],

@@ -9,6 +9,7 @@ incomplete.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "SUMMARY_METRICS",
     "figures",
     "markdown",
+    "parameter_axes",
     "seed_rankings",
     "summarise",
     "write_summary",
@@ -38,6 +40,46 @@ SCORE_LABELS = {
     "brier": "Brier",
     "ece": "ECE (15 equal-width bins)",
 }
+
+
+def parameter_axes(estimators) -> list[dict]:
+    """A pairing's parameter as an axis (issue 23, item 6): the estimators that are instances
+    of one family (``softmax/focal(gamma=…)``) differing in exactly one parameter, at least
+    two values of it, in increasing order.
+
+    Returns a list of ``{"family", "parameter", "values", "estimators", "labels"}``:
+    ``labels`` are the instances' :attr:`~jaxsoftmax.definitions.Pairing.full_name`, with every
+    parameter written, so a value at its default is labelled too (``softmax(beta=1)/…``
+    beside ``softmax(beta=2)/…``; the canonical name drops β = 1).
+    """
+    from ..pairings import get_pairing
+
+    by_family: dict[str, list] = {}
+    for name in estimators:
+        p = get_pairing(name)
+        if p.definition is not None and p.params:
+            by_family.setdefault(p.definition.family, []).append(p)
+    axes = []
+    for family, members in by_family.items():
+        for param in sorted(members[0].params):
+            groups: dict[tuple, list] = {}
+            for p in members:
+                rest = tuple(sorted((k, v) for k, v in p.params.items() if k != param))
+                groups.setdefault(rest, []).append(p)
+            for group in groups.values():
+                if len({p.params[param] for p in group}) < 2:
+                    continue
+                group = sorted(group, key=lambda p: p.params[param])
+                axes.append(
+                    {
+                        "family": family,
+                        "parameter": param,
+                        "values": [p.params[param] for p in group],
+                        "estimators": [p.name for p in group],
+                        "labels": [p.full_name for p in group],
+                    }
+                )
+    return axes
 
 
 def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
@@ -102,6 +144,7 @@ def summarise(sweep: C.SweepSpec, folder: Path) -> dict:
             if g.size
         },
         "n_records": len(sweep.cells) * sweep.trials * len(sweep.estimators),
+        "parameter_axes": parameter_axes(sweep.estimators),
     }
 
 
@@ -132,6 +175,46 @@ def _chaos_lines(sweep: C.SweepSpec) -> list[str]:
         "trials.",
         "",
     ]
+
+
+def _axes_lines(sweep: C.SweepSpec, summary: dict) -> list[str]:
+    """Eq. (4) against each pairing parameter that varies across the estimators, every
+    instance labelled with all its parameters."""
+    from ..definitions import format_value
+
+    axes = summary.get("parameter_axes", [])
+    if not axes:
+        return []
+    varied = list(sweep.varied)
+    lines = []
+    for axis in axes:
+        lines += [
+            "",
+            f"## Eq. (4) against {axis['parameter']} in `{axis['family']}`",
+            "",
+            "| "
+            + " | ".join([*varied, axis["parameter"], "pairing", "eq. (4)", "error rate"])
+            + " |",
+            "|" + "---|" * (len(varied) + 4),
+        ]
+        for r in summary["cells"]:
+            if r["estimator"] not in axis["estimators"]:
+                continue
+            i = axis["estimators"].index(r["estimator"])
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        *(json.dumps(r[k]) for k in varied),
+                        format_value(axis["values"][i]),
+                        f"`{axis['labels'][i]}`",
+                        _ci(r["eq4"]),
+                        _ci(r["error_rate"]),
+                    ]
+                )
+                + " |"
+            )
+    return lines
 
 
 def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) -> str:
@@ -210,6 +293,7 @@ def markdown(sweep: C.SweepSpec, summary: dict, meta: dict, figures: list[str]) 
     ]
     for n, g in summary["grad_norm"].items():
         lines.append(f"| {n} | {g['median']:.2e} | {g['max']:.2e} |")
+    lines += _axes_lines(sweep, summary)
     if figures:
         lines += ["", "## Figures", "", *(f"![{f}]({f})" for f in figures)]
     return "\n".join(lines) + "\n"
@@ -311,6 +395,54 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
             fig.legend(handles, labels, loc="lower center", ncols=ncols, fontsize=7)
             fig.tight_layout(rect=(0, 0.06 * legend_rows + 0.02, 1, 1))
             names.append(save(fig, out / f"{metric}_vs_{key.replace('.', '_')}.png", tight=False))
+    names += _axis_figures(sweep, summary, out, plt, save)
+    return names
+
+
+def _axis_figures(sweep: C.SweepSpec, summary: dict, out: Path, plt, save) -> list[str]:
+    """For each pairing parameter varied across the estimators (:func:`parameter_axes`) and
+    metric: the mean against the parameter, one line per cell with its 95% band, every point
+    labelled with the instance's full name (defaults written)."""
+    from ..definitions import format_value
+
+    names = []
+    for axis in summary.get("parameter_axes", []):
+        x = np.array(axis["values"], float)
+        for metric in SUMMARY_METRICS:
+            fig, ax = plt.subplots(figsize=(6.4, 4.2))
+            for cell in range(len(sweep.cells)):
+                rows = {
+                    r["estimator"]: r
+                    for r in summary["cells"]
+                    if r["cell"] == cell and r["estimator"] in axis["estimators"]
+                }
+                pr = [rows[n] for n in axis["estimators"]]
+                m = np.array([r[metric]["mean"] for r in pr])
+                label = ", ".join(f"{k} = {v}" for k, v in sweep.cell_values(cell).items())
+                (line,) = ax.plot(x, m, marker="o", ms=4, label=label or None)
+                ax.fill_between(
+                    x,
+                    [r[metric]["ci_low"] for r in pr],
+                    [r[metric]["ci_high"] for r in pr],
+                    color=line.get_color(),
+                    alpha=0.2,
+                    lw=0,
+                )
+                if cell == 0:
+                    for xi, mi, text in zip(x, m, axis["labels"]):
+                        ax.annotate(text, (xi, mi), fontsize=6, rotation=20,
+                                    xytext=(3, 4), textcoords="offset points")  # fmt: skip
+            ax.set_xticks(x, [format_value(v) for v in axis["values"]])
+            ax.set_xlabel(f"{axis['parameter']} of {axis['family']}")
+            ax.set_ylabel(METRIC_LABELS[metric])
+            ax.set_title(f"{sweep.trials} trials per point, 95% CI bands", fontsize=8)
+            ax.grid(alpha=0.3)
+            if len(sweep.cells) > 1:
+                ax.legend(fontsize=7)
+            fig.tight_layout()
+            family = re.sub(r"\(.*?\)", "", axis["family"])  # softmax(beta=…)/gce → softmax/gce
+            stem = f"{metric}_vs_{axis['parameter']}_{family}".replace("/", "_")
+            names.append(save(fig, out / f"{stem}.png", tight=False))
     return names
 
 
