@@ -176,6 +176,9 @@ def main(argv=None) -> int:
             p.error(f"--{flag} must be ≥ 1, got {getattr(args, flag)}")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     log = logging.getLogger("atlas")
+    # Before the run (minutes): a run whose result cannot be stored must not start.
+    for folder in (args.stored.parent, args.docs):
+        folder.mkdir(parents=True, exist_ok=True)
     if not args.page:
         if args.verdicts:
             r = json.loads(args.stored.read_text(encoding="utf-8"))
