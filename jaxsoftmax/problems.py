@@ -307,6 +307,8 @@ def _statistic_is_affine(problem: Problem) -> bool:
     def t(v):
         return fam.sufficient_statistic(v).reshape(-1)
 
+    if not jax.make_jaxpr(fam.sufficient_statistic)(x[0]).eqns:
+        return True  # T(x) = x (every shipped family): no derivative to evaluate (or compile)
     try:
         hess = jax.vmap(jax.jacfwd(jax.jacfwd(t)))(x)
     except TypeError:  # a statistic that is not differentiable (e.g. integer-valued)
