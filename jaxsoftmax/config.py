@@ -473,7 +473,7 @@ def _problem_checks(out: Config) -> tuple[Config, list[str]]:
         if problems:
             return out, problems
         try:
-            from .experiment import load_dataset
+            from .problems import load_dataset
 
             ds = load_dataset(p.dataset)
         except (ValueError, OSError, ImportError) as err:
@@ -499,7 +499,7 @@ def _problem_checks(out: Config) -> tuple[Config, list[str]]:
     if problems:
         return out, problems
     try:
-        from .experiment import problem_from_key
+        from .problems import problem_from_key
 
         problem_from_key(problem_key(out))
     except (ValueError, TypeError) as err:

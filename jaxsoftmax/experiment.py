@@ -64,6 +64,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from . import datasets, gaussians, metrics, mlp, problems, train
 from .config import Config, class_means, covariance_matrix, problem_key, validate
 from .pairings import get_pairing
+from .problems import problem_from_key
 
 __all__ = [
     "ESTIMATOR_METRICS",
@@ -74,9 +75,7 @@ __all__ = [
     "evaluate",
     "hyper_of",
     "keys",
-    "load_dataset",
     "problem",
-    "problem_from_key",
     "problem_summary",
     "run",
     "run_units",
@@ -123,7 +122,8 @@ class Spec(NamedTuple):
     prng: str
     # The problem (jaxsoftmax.config.problem_key): "" the paper's engine (K Gaussians in the
     # plane, separation and covariance from Hyper), else the canonical JSON of a family's
-    # problem or a data set, built by problem_from_key (its arrays are constants of the program).
+    # problem or a data set, built by problems.problem_from_key (its arrays are constants of
+    # the program).
     problem: str = ""
 
 
@@ -194,42 +194,6 @@ def keys(spec: Spec, seed, trial, hidden=None) -> dict[str, jax.Array]:
     }
 
 
-@functools.lru_cache(maxsize=16)
-def load_dataset(name: str) -> datasets.Dataset:
-    """A real data set by ``problem.dataset``: one of :data:`jaxsoftmax.datasets.SKLEARN_DATASETS`
-    (:func:`jaxsoftmax.datasets.load`) or a ``.csv``/``.npy``/``.npz`` file, labels in its last
-    column (:func:`jaxsoftmax.datasets.load_file`). Read once per process."""
-    if name in datasets.SKLEARN_DATASETS:
-        return datasets.load(name)
-    if not Path(name).is_file():
-        raise ValueError(
-            f"{name!r} is neither a data set of scikit-learn "
-            f"({', '.join(datasets.SKLEARN_DATASETS)}) nor a file"
-        )
-    return datasets.load_file(name)
-
-
-@functools.lru_cache(maxsize=64)
-def problem_from_key(key: str) -> problems.Problem | datasets.Dataset:
-    """The problem of a :func:`jaxsoftmax.config.problem_key` (not the paper's engine, ``""``):
-    a :class:`jaxsoftmax.problems.Problem` built by :func:`jaxsoftmax.problems.build`, or the
-    :class:`jaxsoftmax.datasets.Dataset` of ``family = "data"``. Built once per process."""
-    import json
-
-    d = json.loads(key)
-    if d["family"] == "data":
-        return load_dataset(d["dataset"])
-    return problems.build(
-        d["family"],
-        d["n_classes"],
-        d["n_inputs"],
-        recipe_name=d["recipe"],
-        params=d["params"],
-        class_params=d["class_params"] or None,
-        priors=d["priors"] or None,
-    )
-
-
 def problem(spec: Spec, hyper: Hyper) -> problems.Problem | None:
     """The trial's classes, or None for a data set (no exact posterior).
 
@@ -237,7 +201,7 @@ def problem(spec: Spec, hyper: Hyper) -> problems.Problem | None:
     covariance, equal priors (checked once in :func:`jaxsoftmax.config.validate`), as a
     shared-covariance Gaussian :class:`~jaxsoftmax.problems.Problem`
     (:func:`jaxsoftmax.problems.from_gaussian_problem`). Otherwise the configured family's
-    problem (:func:`problem_from_key`)."""
+    problem (:func:`jaxsoftmax.problems.problem_from_key`)."""
     if spec.problem:
         built = problem_from_key(spec.problem)
         return built if isinstance(built, problems.Problem) else None

@@ -32,13 +32,14 @@ import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import expfamily
+from . import datasets, expfamily
 from ._checks import as_float_array
 from .expfamily._constraints import _is_tracer
 from .gaussians import PAPER_MEANS, GaussianProblem
@@ -56,11 +57,13 @@ __all__ = [
     "gaussian_circle",
     "gaussian_heteroscedastic",
     "is_softmax_affine",
+    "load_dataset",
     "make_problem",
     "paper",
     "poisson_grid",
     "posterior",
     "posterior_logits",
+    "problem_from_key",
     "recipe",
     "register_family",
     "sample",
@@ -772,3 +775,39 @@ def build(
         )
     pri = None if priors is None else np.asarray(priors, np.float32)
     return make_problem(fam, cp, pri, name=family)
+
+
+@functools.lru_cache(maxsize=16)
+def load_dataset(name: str) -> datasets.Dataset:
+    """A real data set by ``problem.dataset``: one of :data:`jaxsoftmax.datasets.SKLEARN_DATASETS`
+    (:func:`jaxsoftmax.datasets.load`) or a ``.csv``/``.npy``/``.npz`` file, labels in its last
+    column (:func:`jaxsoftmax.datasets.load_file`). Read once per process."""
+    if name in datasets.SKLEARN_DATASETS:
+        return datasets.load(name)
+    if not Path(name).is_file():
+        raise ValueError(
+            f"{name!r} is neither a data set of scikit-learn "
+            f"({', '.join(datasets.SKLEARN_DATASETS)}) nor a file"
+        )
+    return datasets.load_file(name)
+
+
+@functools.lru_cache(maxsize=64)
+def problem_from_key(key: str) -> Problem | datasets.Dataset:
+    """The problem of a :func:`jaxsoftmax.config.problem_key` (not the paper's engine, ``""``):
+    a :class:`jaxsoftmax.problems.Problem` built by :func:`jaxsoftmax.problems.build`, or the
+    :class:`jaxsoftmax.datasets.Dataset` of ``family = "data"``. Built once per process."""
+    import json
+
+    d = json.loads(key)
+    if d["family"] == "data":
+        return load_dataset(d["dataset"])
+    return build(
+        d["family"],
+        d["n_classes"],
+        d["n_inputs"],
+        recipe_name=d["recipe"],
+        params=d["params"],
+        class_params=d["class_params"] or None,
+        priors=d["priors"] or None,
+    )
