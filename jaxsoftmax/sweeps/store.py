@@ -171,7 +171,6 @@ def prepare_folder(
     same cells is taken over: its records are converted by :func:`scan`. Returns the
     folder's description."""
     folder = io.out_folder(folder)
-    (folder / "chunks").mkdir(exist_ok=True)
     path = folder / "sweep.json"
     new_hash = _hash(ident)
     if path.exists():
@@ -199,7 +198,6 @@ def prepare_folder(
             for p in (folder / "chunks", path, folder / "summary.json", folder / "summary.md"):
                 if p.exists():
                     p.rename(target / p.name)
-            (folder / "chunks").mkdir()
             log.warning("--force: the earlier results are set aside in %s", target)
     desc = {
         "hash": new_hash,
@@ -213,6 +211,8 @@ def prepare_folder(
         "cells": [C.to_dict(c) for c in sweep.cells],
     }
     io.write_json(path, desc)
+    # After the description: a folder with a chunks/ folder always says what it holds.
+    (folder / "chunks").mkdir(exist_ok=True)
     return desc
 
 
