@@ -359,7 +359,10 @@ def test_cli_check_out_and_latex(tmp_path, capsys):
     assert main(["--check", "--out", str(tmp_path / "missing.md")]) == 1
 
 
+@pytest.mark.slow  # 50 s: every definition and verdict in a new process
 def test_python_dash_m_derivations(tmp_path):
+    # The whole report through the module entry point (the CLI's options are tested by
+    # test_cli_reports_a_plugin; the report's content by test_table1_md_is_up_to_date).
     out = tmp_path / "T.md"
     res = subprocess.run(
         [sys.executable, "-m", "derivations", "--out", str(out)],

@@ -66,7 +66,7 @@ def test_readme_python_examples_run():
     "script,args",
     [
         ("demo.py", ["--q", "3"]),
-        ("bench_primitives.py", ["--quick"]),
+        ("bench_primitives.py", ["--quick", "--scales", "1"]),
         (
             "bench_experiment.py",
             [
@@ -82,8 +82,7 @@ def test_readme_python_examples_run():
                 "1",
             ],
         ),
-        ("bench_derivations.py", []),
-        ("bench_sweep.py", ["--quick"]),
+        ("bench_sweep.py", ["--quick", "--no-baseline"]),
     ],
 )
 def test_experiment_smoke(script, args):

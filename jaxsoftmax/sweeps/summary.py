@@ -365,16 +365,7 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
                 for name in sweep.estimators:
                     pr = sorted((r for r in rows if r["estimator"] == name), key=lambda r: r[key])
                     x = np.array([r[key] for r in pr], float)
-                    m = np.array([r[metric]["mean"] for r in pr])
-                    (line,) = ax.plot(x, m, marker="o", ms=3, label=name)
-                    ax.fill_between(
-                        x,
-                        [r[metric]["ci_low"] for r in pr],
-                        [r[metric]["ci_high"] for r in pr],
-                        color=line.get_color(),
-                        alpha=0.2,
-                        lw=0,
-                    )
+                    _mean_with_band(ax, x, pr, metric, label=name, ms=3)
                 if metric == "error_rate":
                     b = sorted({(r[key], r["bayes_error_rate"]) for r in rows})
                     ax.plot(*zip(*b), "k--", lw=1, label="Bayes rule")
@@ -399,6 +390,22 @@ def figures(sweep: C.SweepSpec, summary: dict, out: Path) -> list[str]:
     return names
 
 
+def _mean_with_band(ax, x, rows: list[dict], metric: str, *, label, ms: float) -> np.ndarray:
+    """One line of a summary figure: the metric's mean over ``rows`` against ``x``, with its
+    95% confidence band in the line's colour. Returns the means."""
+    m = np.array([r[metric]["mean"] for r in rows])
+    (line,) = ax.plot(x, m, marker="o", ms=ms, label=label)
+    ax.fill_between(
+        x,
+        [r[metric]["ci_low"] for r in rows],
+        [r[metric]["ci_high"] for r in rows],
+        color=line.get_color(),
+        alpha=0.2,
+        lw=0,
+    )
+    return m
+
+
 def _axis_figures(sweep: C.SweepSpec, summary: dict, out: Path, plt, save) -> list[str]:
     """For each pairing parameter varied across the estimators (:func:`parameter_axes`) and
     metric: the mean against the parameter, one line per cell with its 95% band, every point
@@ -417,17 +424,8 @@ def _axis_figures(sweep: C.SweepSpec, summary: dict, out: Path, plt, save) -> li
                     if r["cell"] == cell and r["estimator"] in axis["estimators"]
                 }
                 pr = [rows[n] for n in axis["estimators"]]
-                m = np.array([r[metric]["mean"] for r in pr])
                 label = ", ".join(f"{k} = {v}" for k, v in sweep.cell_values(cell).items())
-                (line,) = ax.plot(x, m, marker="o", ms=4, label=label or None)
-                ax.fill_between(
-                    x,
-                    [r[metric]["ci_low"] for r in pr],
-                    [r[metric]["ci_high"] for r in pr],
-                    color=line.get_color(),
-                    alpha=0.2,
-                    lw=0,
-                )
+                m = _mean_with_band(ax, x, pr, metric, label=label or None, ms=4)
                 if cell == 0:
                     for xi, mi, text in zip(x, m, axis["labels"]):
                         ax.annotate(text, (xi, mi), fontsize=6, rotation=20,
