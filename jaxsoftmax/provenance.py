@@ -7,6 +7,7 @@ gives a different digest, so neither a folder nor a cached program is reused for
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sys
 from collections.abc import Iterable
@@ -48,11 +49,20 @@ ENGINE_MODULES = (
 )
 
 
+_DIGESTS: dict[tuple, str] = {}
+
+
 def _file_digest(path: str | None) -> str:
+    """The file's content digest, kept per (path, modification time, size): a sweep asks for
+    the same files' digests at every chunk, and a file edited meanwhile is read again."""
     if not path:
         return "unknown"
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        st = Path(path).stat()
+        key = (path, st.st_mtime_ns, st.st_size)
+        if key not in _DIGESTS:
+            _DIGESTS[key] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        return _DIGESTS[key]
     except OSError:
         return "unreadable"
 
@@ -81,7 +91,6 @@ def _sources(roots: Iterable[Any]) -> set[str]:
     lambda inside a symbolic definition, a factory's closure, a dataclass's callables), down
     to a few levels; third-party and standard-library files are left to the versions."""
     import dataclasses
-    import functools
     import inspect
 
     files: set[str] = set()
@@ -125,8 +134,15 @@ def _sources(roots: Iterable[Any]) -> set[str]:
 
 
 def _short(path: str) -> str:
+    """``path`` relative to the first ``sys.path`` entry that holds it (the same name on every
+    machine that imports the file from its own installation)."""
+    return _short_in(path, tuple(sys.path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_in(path: str, search: tuple[str, ...]) -> str:
     p = Path(path).resolve()
-    for root in map(Path, sys.path):
+    for root in map(Path, search):
         try:
             return str(p.relative_to(root.resolve()))
         except (ValueError, OSError):

@@ -291,6 +291,24 @@ def test_chunk_files_are_compact_and_self_describing(folder):
     assert set(store.expected_columns(C.load_sweep(SWEEP))) <= set(schema.names)
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([3, -1, 7], np.int64),
+        np.array([0.5, -2.0, np.inf], np.float32),
+        np.array([2, 0, 1], np.int8),
+        np.array([True, False, True, True, False, False, False, False, True]),
+        np.array(["gaussian", "", "poisson", "é"], object),
+    ],
+)
+def test_columns_built_from_buffers_equal_pyarrows_own(values):
+    # The writer builds Arrow columns from NumPy buffers (pyarrow.array would import pandas);
+    # a wrong bit order, offset or dtype gives other values than pyarrow's own conversion.
+    import pyarrow as pa
+
+    assert store._arrow(values).equals(pa.array(values))
+
+
 def test_a_store_with_a_shifted_column_is_caught_by_the_independent_check(folder, tmp_path):
     # The planted bug the engine check above catches: a metric column shifted by one unit.
     import shutil
@@ -338,3 +356,20 @@ def test_the_summary_statistics_equal_an_independent_computation(folder):
         ps.append(p["wilcoxon_p"])
     adjusted = ss.false_discovery_control(np.array(ps))
     np.testing.assert_allclose([p["wilcoxon_p_fdr"] for p in summary["paired"]], adjusted)
+
+
+def test_a_source_file_edited_in_the_same_process_gets_a_new_digest(tmp_path):
+    # Digests are kept per (path, mtime, size) so a sweep does not re-read every engine file
+    # at every chunk; an edit (even one of the same size) must still change the digest.
+    import os
+
+    from jaxsoftmax import provenance
+
+    f = tmp_path / "plugin.py"
+    f.write_text("X = 1\n")
+    first = provenance._file_digest(str(f))
+    assert provenance._file_digest(str(f)) == first
+    f.write_text("X = 2\n")
+    st = f.stat()
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert provenance._file_digest(str(f)) != first

@@ -266,14 +266,15 @@ def chunk_table(
     unit_cells, unit_trials = chunk.units()
     u, e = len(unit_cells), len(estimators)
     cols: dict[str, Any] = {
-        "cell": pa.array(np.repeat(unit_cells, e)),
-        "trial": pa.array(np.repeat(unit_trials, e)),
+        "cell": _arrow(np.repeat(unit_cells, e)),
+        "trial": _arrow(np.repeat(unit_trials, e)),
         "estimator": pa.DictionaryArray.from_arrays(
-            pa.array(np.tile(np.arange(e, dtype=np.int8), u)), pa.array(list(estimators))
+            _arrow(np.tile(np.arange(e, dtype=np.int8), u)),
+            _arrow(np.array(estimators, object)),
         ),
     }
     for k in cells.names:
-        cols[k] = pa.array(np.repeat(cells.columns[k][unit_cells], e))
+        cols[k] = _arrow(np.repeat(cells.columns[k][unit_cells], e))
     shapes = {}
     for name in sorted(metrics):
         if name in NOT_STORED:
@@ -287,13 +288,31 @@ def chunk_table(
             a = a.reshape(u * e, *a.shape[2:])
         shapes[name] = list(a.shape[1:])
         if a.ndim == 1:
-            cols[name] = pa.array(a)
+            cols[name] = _arrow(a)
         else:
             width = int(np.prod(a.shape[1:]))
-            cols[name] = pa.FixedSizeListArray.from_arrays(pa.array(a.reshape(-1)), width)
+            cols[name] = pa.FixedSizeListArray.from_arrays(_arrow(a.reshape(-1)), width)
     table = pa.table(cols)
     info = {**meta, "shapes": shapes, "rows": u * e, "units": u}
     return table.replace_schema_metadata({META_KEY: json.dumps(info).encode()})
+
+
+def _arrow(a: np.ndarray):
+    """A 1-D NumPy array (numbers, booleans or strings) as an Arrow array, built from its
+    buffers: ``pyarrow.array`` imports pandas (~0.3 s of the first chunk) to ask whether the
+    input is a pandas object, and this writer never gives it one."""
+    pa, _ = _pa()
+    a = np.ascontiguousarray(a)
+    if a.dtype == object or a.dtype.kind in "US":
+        data = [str(x).encode() for x in a.tolist()]
+        offsets = np.zeros(len(data) + 1, np.int32)
+        np.cumsum([len(d) for d in data], out=offsets[1:])
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+        return pa.Array.from_buffers(pa.string(), len(data), buffers)
+    if a.dtype == bool:
+        bits = np.packbits(a, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(a), [None, pa.py_buffer(bits)])
+    return pa.Array.from_buffers(pa.from_numpy_dtype(a.dtype), len(a), [None, pa.py_buffer(a)])
 
 
 def encode(table) -> bytes:
