@@ -132,7 +132,8 @@ def example_path(name: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """``jaxsoftmax sweep FILE``: validate, compute what is missing, write the summary."""
     args = parser().parse_args(argv)
-    common.start(args)
+    source = args.config if args.example is None else f"--example {args.example}"
+    common.start(args, f"sweep {source}: loading JAX and checking the description …")
     if (args.config is None) == (args.example is None):
         raise common.UsageError(
             "give a sweep description file or --example NAME (one of: "
