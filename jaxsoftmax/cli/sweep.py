@@ -132,7 +132,7 @@ def example_path(name: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """``jaxsoftmax sweep FILE``: validate, compute what is missing, write the summary."""
     args = parser().parse_args(argv)
-    source = args.config if args.example is None else f"--example {args.example}"
+    source = args.config or f"--example {args.example}"
     common.start(args, f"sweep {source}: loading JAX and checking the description …")
     if (args.config is None) == (args.example is None):
         raise common.UsageError(
