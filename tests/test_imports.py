@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("jax", "optax", "scipy.stats", "matplotlib", "sympy", "dask", "derivations")
 
 
-def _modules_after(code: str) -> list[str]:
-    """The HEAVY modules imported by ``code``, run in a fresh interpreter."""
+def _modules_after(code: str, names: tuple[str, ...] = HEAVY) -> list[str]:
+    """The modules of ``names`` imported by ``code``, run in a fresh interpreter."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     probe = (
-        f"import sys, json\n{code}\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+        f"import sys, json\n{code}\nprint(json.dumps([m for m in {names!r} if m in sys.modules]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
@@ -66,6 +66,24 @@ def test_a_local_sweep_and_its_summary_import_no_dask():
         "s._chaos_lines(C.load_sweep({'base': {'trials': 2}}))"
     )
     assert "dask" not in _modules_after(code)
+
+
+def test_reading_a_chunk_imports_no_pandas(tmp_path):
+    # Bug caught: the store reading its chunks with pyarrow.parquet.read_table (through
+    # pyarrow.dataset) or converting a column with to_numpy: each imports pandas, 0.3 s of
+    # every sweep's summary and resume scan.
+    path = tmp_path / "g000-c0000000.parquet"
+    code = (
+        "import json, numpy as np, pyarrow as pa\n"
+        "from jaxsoftmax.sweeps import store\n"
+        "t = pa.table({'cell': store._arrow(np.arange(3)), 'eq4': store._arrow(np.ones(3))})\n"
+        "t = t.replace_schema_metadata({store.META_KEY: json.dumps({'chunk': 'x'})})\n"
+        f"open({str(path)!r}, 'wb').write(store.encode(t))\n"
+        f"table, meta, _ = store.read_chunk({str(path)!r}, ['eq4'])\n"
+        "assert table.column_names == ['eq4'] and meta == {'chunk': 'x'}\n"
+        "assert store.as_numpy(table.column('eq4')).tolist() == [1.0, 1.0, 1.0]"
+    )
+    assert _modules_after(code, ("pandas", "pyarrow.dataset")) == []
 
 
 def test_work_started_ahead_returns_its_value_or_raises_its_error():

@@ -309,6 +309,32 @@ def test_columns_built_from_buffers_equal_pyarrows_own(values):
     assert store._arrow(values).equals(pa.array(values))
 
 
+def test_columns_read_from_buffers_equal_pyarrows_own():
+    # The loader reads columns from their Arrow buffers (to_numpy would import pandas); a
+    # wrong dtype, a slice's offset ignored, the bit order of booleans reversed, or chunks
+    # not joined gives other values than pyarrow's own conversion.
+    import pyarrow as pa
+
+    columns = [
+        pa.array(np.array([3, -1, 7, 5], np.int64)),
+        pa.array(np.array([0.5, -2.0, np.inf, np.nan], np.float32)),
+        pa.array(np.array([1.0, 2.5, -3.25], np.float16)),
+        pa.array(np.array([2, 0, 250], np.uint8)),
+        pa.array(np.arange(10, dtype=np.int32))[3:8],
+        pa.array([True, False, True, True, False, False, False, False, True, True])[3:],
+        pa.chunked_array([pa.array([1.5, 2.5]), pa.array([3.5])]),
+        pa.array(["a", "b", "a"]).dictionary_encode().indices,
+        pa.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], pa.list_(pa.float64(), 2))[1:].flatten(),
+        pa.array([1.0, None, 3.0]),  # nulls: converted by pyarrow
+        pa.array(np.zeros(0, np.float64)),
+    ]
+    for col in columns:
+        got = store.as_numpy(col)
+        want = col.to_numpy(zero_copy_only=False)
+        assert got.dtype == want.dtype and got.shape == want.shape, col
+        np.testing.assert_array_equal(got, want)
+
+
 def test_a_store_with_a_shifted_column_is_caught_by_the_independent_check(folder, tmp_path):
     # The planted bug the engine check above catches: a metric column shifted by one unit.
     import shutil

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .store import SweepError, read_chunk, read_description
+from .store import SweepError, as_numpy, read_chunk, read_description
 
 __all__ = ["load", "load_arrays"]
 
@@ -42,11 +42,11 @@ def load_arrays(folder: str | Path, *, tables: bool = False) -> dict[str, Any]:
             continue  # another identity's file (the scan sets such files aside)
         names = [str(x) for x in meta.get("estimators", [])]
         shapes = meta.get("shapes", {})
-        cells = table.column("cell").to_numpy()
-        trials = table.column("trial").to_numpy()
+        cells = as_numpy(table.column("cell"))
+        trials = as_numpy(table.column("trial"))
         est_codes = table.column("estimator").combine_chunks()
         remap = np.array([estimators.index(n) if n in estimators else -1 for n in names])
-        est = remap[est_codes.indices.to_numpy()]
+        est = remap[as_numpy(est_codes.indices)]
         keep = (est >= 0) & (trials < n_trials) & (cells < n_cells)
         cells, trials, est = cells[keep], trials[keep], est[keep]
         filled[cells, trials, est] = True
@@ -56,9 +56,9 @@ def load_arrays(folder: str | Path, *, tables: bool = False) -> dict[str, Any]:
                     continue
             col = table.column(name).combine_chunks()
             if shape:
-                values = col.flatten().to_numpy(zero_copy_only=False).reshape(-1, *shape)
+                values = as_numpy(col.flatten()).reshape(-1, *shape)
             else:
-                values = col.to_numpy(zero_copy_only=False)
+                values = as_numpy(col)
             values = values[keep]
             if name not in arrays:
                 per_unit = name.startswith("bayes_")

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SweepError",
     "Writer",
+    "as_numpy",
     "chunk_path",
     "chunk_table",
     "identity",
@@ -315,6 +316,29 @@ def _arrow(a: np.ndarray):
     return pa.Array.from_buffers(pa.from_numpy_dtype(a.dtype), len(a), [None, pa.py_buffer(a)])
 
 
+def as_numpy(column) -> np.ndarray:
+    """An Arrow column (an ``Array`` or a ``ChunkedArray``) of numbers or booleans without
+    nulls as a NumPy array, read from its buffers (read-only where no copy was needed):
+    pyarrow's ``to_numpy`` imports pandas (~0.3 s of a summary or a resume scan) to convert,
+    and the store's columns need no pandas. The reverse of :func:`_arrow`. A column
+    with nulls or of another type is converted by pyarrow."""
+    pa, _ = _pa()
+    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    t, n, start = arr.type, len(arr), arr.offset
+    if arr.null_count == 0 and (pa.types.is_integer(t) or pa.types.is_floating(t)):
+        dtype = np.dtype(t.to_pandas_dtype())
+        data = arr.buffers()[1]
+        if data is None:  # an empty array may have no data buffer
+            return np.zeros(0, dtype)
+        return np.frombuffer(data, dtype, count=n, offset=start * dtype.itemsize)
+    if arr.null_count == 0 and pa.types.is_boolean(t):
+        if n == 0:
+            return np.zeros(0, bool)
+        bits = np.frombuffer(arr.buffers()[1], np.uint8)
+        return np.unpackbits(bits, count=start + n, bitorder="little")[start:].astype(bool)
+    return arr.to_numpy(zero_copy_only=False)
+
+
 def encode(table) -> bytes:
     """The table as Parquet bytes (zstd, dictionary encoding, statistics off)."""
     _, pq = _pa()
@@ -325,11 +349,14 @@ def encode(table) -> bytes:
 
 def read_chunk(path: Path, columns: Iterable[str] | None = None):
     """A chunk file's table and its footer metadata; :class:`SweepError` naming the file
-    when it is not a readable chunk."""
+    when it is not a readable chunk. One open of the file, through ``ParquetFile``:
+    ``pyarrow.parquet.read_table`` goes through ``pyarrow.dataset``, which imports pandas
+    (~0.3 s, a third of a small sweep's summary)."""
     pa, pq = _pa()
     try:
-        table = pq.read_table(path, columns=list(columns) if columns is not None else None)
-        schema = pq.read_schema(path)
+        with pq.ParquetFile(path) as f:
+            schema = f.schema_arrow
+            table = f.read(columns=list(columns) if columns is not None else None)
         meta = json.loads((schema.metadata or {})[META_KEY])
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as err:
         raise SweepError(f"{path}: not a readable chunk ({type(err).__name__}: {err})") from None
@@ -377,8 +404,8 @@ def validate_chunk(sweep: C.SweepSpec, folder_hash: str, chunk: Chunk, path: Pat
         return f"holds chunk {meta.get('chunk')}, not {chunk.name}"
     cells, trials = chunk.units()
     e = len(sweep.estimators)
-    got_cells = table.column("cell").to_numpy()
-    got_trials = table.column("trial").to_numpy()
+    got_cells = as_numpy(table.column("cell"))
+    got_trials = as_numpy(table.column("trial"))
     if len(got_cells) < len(cells) * e and meta.get("stop", 0) < chunk.stop:
         return "partial"  # the last chunk before trials were added: computed again, whole
     if len(got_cells) != len(cells) * e or meta.get("stop") != chunk.stop:
